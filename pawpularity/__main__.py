@@ -1,0 +1,3 @@
+from pawpularity.cli import main
+
+main()

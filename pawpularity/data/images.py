@@ -1,0 +1,117 @@
+"""One image loader for the whole package: any common format in, an upright RGB photo out.
+
+EXIF orientation is applied, every mode becomes 8-bit RGB (CMYK, grayscale, 16-bit, float,
+palette; transparency is laid on white), a pixel-count ceiling guards against decompression
+bombs and a minimum side rejects icons. Every failure is an ImageError naming the file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from pawpularity.errors import ImageError
+
+try:  # HEIC/HEIF photos from phones, where the optional plugin is installed
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - the plugin is a declared dependency
+    pass
+
+MAX_PIXELS = 64_000_000  # a 64-megapixel photo decodes to ~200 MB of RGB
+MIN_SIDE = 16
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+)
+
+# Our own ceiling is checked before decoding; Pillow's warning would only duplicate it.
+Image.MAX_IMAGE_PIXELS = None
+# Pillow's notes on palettes and EXIF are not the user's problem. Set once here: a
+# catch_warnings() block per call is not thread-safe and loads run in threads.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+
+
+def load_image(
+    source: str | Path | BinaryIO,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    min_side: int = MIN_SIDE,
+    draft_size: tuple[int, int] | None = None,
+    name: str | None = None,
+) -> Image.Image:
+    """Open, check and decode a photo as upright 8-bit RGB.
+
+    source: a path or a binary file object; name: how messages call it (defaults to the path).
+    draft_size: for JPEGs, let the decoder shrink by a power of two while staying at least this
+    big (much faster when only a small version is needed; the whole file is still decoded).
+    """
+    label = name or _label(source)
+    try:
+        with Image.open(source) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise ImageError(
+                    f"{label}: {w}x{h} pixels is over the limit of {max_pixels:,} "
+                    "(a decompression bomb or an oversized scan); resize it first"
+                )
+            if min(w, h) < min_side:
+                raise ImageError(f"{label}: {w}x{h} is too small (each side must be ≥ {min_side})")
+            if draft_size is not None and im.format == "JPEG":
+                im.draft("RGB", draft_size)
+            im.seek(0)
+            im.load()
+            upright = ImageOps.exif_transpose(im)
+            return _to_rgb(upright)
+    except ImageError:
+        raise
+    except FileNotFoundError as e:
+        raise ImageError(f"{label}: file not found") from e
+    except IsADirectoryError as e:
+        raise ImageError(f"{label}: is a folder, not an image file") from e
+    except PermissionError as e:
+        raise ImageError(f"{label}: permission denied") from e
+    except UnidentifiedImageError as e:
+        raise ImageError(f"{label}: not an image (unknown or unsupported format)") from e
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"{label}: decompression bomb refused ({e})") from e
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{label}: broken or truncated image ({e})") from e
+
+
+def _label(source: str | Path | BinaryIO) -> str:
+    """The full path for paths (a Path's .name would drop the folder), else the stream's name."""
+    if isinstance(source, str | Path):
+        return str(source)
+    return str(getattr(source, "name", "<image stream>"))
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return _high_depth_to_rgb(im)
+    if mode in ("P", "L", "RGB") and "transparency" in im.info:  # a tRNS colour key
+        im, mode = im.convert("RGBA"), "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return im if mode == "RGB" else im.convert("RGB")
+
+
+def _high_depth_to_rgb(im: Image.Image) -> Image.Image:
+    """16-bit and float images: scale the full range to 8 bits instead of clipping at 255."""
+    a = np.nan_to_num(np.asarray(im, dtype=np.float64))
+    lo, hi = float(a.min()), float(a.max())
+    if im.mode.startswith("I;16") or (im.mode == "I" and lo >= 0 and 255 < hi <= 65535):
+        a = a / 257.0
+    elif im.mode == "F" and lo >= 0 and hi <= 1:
+        a = a * 255.0
+    elif lo < 0 or hi > 255:
+        a = (a - lo) * (255.0 / (hi - lo))
+    gray = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
+    return gray.convert("RGB")

@@ -1,0 +1,67 @@
+"""Shared fixtures: a small, valid Kaggle-layout folder written by the tests themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from pawpularity.data.demo import make_demo
+from pawpularity.data.schema import FLAGS, ID, TARGET
+from pawpularity.models.fusion import ModelConfig
+from pawpularity.training.cv import TrainConfig, train
+
+MakeKaggleDir = Callable[..., Path]
+
+
+def write_kaggle_dir(root: Path, n: int = 4, split: str = "train") -> Path:
+    """root/<split>.csv with all columns (no score for test) and one 32x24 JPEG per row."""
+    (root / split).mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n):
+        image_id = f"{i:032x}"  # Kaggle Ids are 32 hex digits
+        Image.new("RGB", (32, 24), (40 * i % 256, 100, 200)).save(root / split / f"{image_id}.jpg")
+        row: dict[str, str | int] = {ID: image_id} | {
+            flag: (i + j) % 2 for j, flag in enumerate(FLAGS)
+        }
+        if split == "train":
+            row[TARGET] = 1 + 33 * i % 100
+        rows.append(row)
+    pd.DataFrame(rows).to_csv(root / f"{split}.csv", index=False)
+    return root
+
+
+@pytest.fixture
+def make_kaggle_dir(tmp_path: Path) -> MakeKaggleDir:
+    """A factory: make_kaggle_dir(n=4, split="train") -> a fresh folder under tmp_path."""
+    counter = iter(range(1_000_000))
+
+    def make(n: int = 4, split: str = "train") -> Path:
+        return write_kaggle_dir(tmp_path / f"kaggle{next(counter)}", n=n, split=split)
+
+    return make
+
+
+PETS = Path(__file__).resolve().parents[1] / "pawpularity" / "data" / "assets" / "pets_demo"
+# Random weights at 64 px: fast runs for tests of the plumbing, not of learning.
+TINY_MODEL = ModelConfig(image_size=64)
+TINY_TRAIN = TrainConfig(folds=2, epochs=2, batch_size=4, pretrained="none")
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 16-photo planted-cue demo set."""
+    path = tmp_path_factory.mktemp("demo") / "data"
+    make_demo(path, n=16, seed=1)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path) -> Path:
+    """A finished 2-fold run on the tiny demo set."""
+    run = tmp_path_factory.mktemp("run") / "run"
+    train(tiny_demo, run, TINY_MODEL, TINY_TRAIN)
+    return run

@@ -1,0 +1,3 @@
+"""Backbones, the fusion model and checkpoints."""
+
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"

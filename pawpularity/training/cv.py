@@ -1,0 +1,333 @@
+"""Honest cross-validated training: leak-free folds, one model per fold, out-of-fold metrics.
+
+RUN/config.json            what was trained and how (checked again on --resume)
+RUN/folds.csv              Id, fold (near-duplicates share a fold)
+RUN/fold<k>/model.safetensors, RUN/fold<k>/predictions.csv, RUN/fold<k>/last.ckpt (while running)
+RUN/oof.csv                Id, fold, target, prediction
+RUN/metrics.json           cv_rmse, fold_rmse, baseline_rmse, flag_auc, seconds, ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import os
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from pawpularity import __version__
+from pawpularity.data.dataset import ImageFiles, load_bank
+from pawpularity.data.folds import assign_folds
+from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
+from pawpularity.errors import ConfigError, DataError, RunError
+from pawpularity.models.backbones import create_backbone, preprocessing
+from pawpularity.models.checkpoint import read_json, save_weights, write_json
+from pawpularity.models.fusion import ModelConfig, PawpularityNet, apply_freeze
+from pawpularity.training.features import MEMORY_BUDGET, VIEWS, cache_bytes, cache_prefix
+from pawpularity.training.metrics import flag_auc, rmse
+from pawpularity.training.module import EpochSampler, FoldModule
+
+IMAGE_BUDGET = 4 * 2**30  # bytes of decoded photos held in memory; above it, decode per batch
+
+
+@dataclass
+class TrainConfig:
+    """How to train (the model's own shape is a ModelConfig)."""
+
+    folds: int = 5
+    epochs: int = 8
+    batch_size: int = 16
+    lr: float = 1e-3
+    freeze: str = "-1"
+    seed: int = 0
+    pretrained: str = "imagenet"
+    weights: str | None = None
+
+
+class Rows(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
+    """Some rows of a data set as (input, flags, target); item j is view j % views of a row."""
+
+    def __init__(
+        self,
+        x: Any,
+        flags: torch.Tensor,
+        targets: torch.Tensor,
+        rows: np.ndarray,
+        views: int,
+        cached: bool,
+    ) -> None:
+        self.x, self.flags, self.targets = x, flags, targets
+        self.rows, self.views, self.cached = rows, views, cached
+
+    def __len__(self) -> int:
+        return len(self.rows) * self.views
+
+    def __getitem__(self, j: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        r = int(self.rows[j // self.views])
+        x = self.x[r][j % self.views] if self.cached else self.x[r]
+        return x, self.flags[r], self.targets[r]
+
+
+def train(
+    data_dir: Path,
+    out: Path,
+    model: ModelConfig,
+    config: TrainConfig,
+    resume: bool = False,
+    callbacks: Sequence[L.Callback] = (),
+) -> dict[str, Any]:
+    """Train one model per fold on a Kaggle-layout folder into the run folder `out`."""
+    start = time.perf_counter()
+    table = read_table(Path(data_dir) / "train.csv")
+    paths = [image_path(data_dir, i) for i in table[ID]]
+    _check_present(paths)
+    torch.manual_seed(config.seed)  # random starting weights (--pretrained none) are seeded too
+    backbone = create_backbone(model.backbone, config.pretrained, _path(config.weights))
+    size = model.image_size or preprocessing(backbone)[2]
+    model = replace(model, image_size=size)
+    template = PawpularityNet(backbone, model)
+    cut = apply_freeze(template, config.freeze)
+    _start_run(out, data_dir, model, config, resume)
+    folds = _folds(out, table, paths, config)
+    images: Any = (
+        load_bank(paths, size)
+        if len(paths) * 3 * size * size <= IMAGE_BUDGET
+        else ImageFiles(paths, size)
+    )
+    cached = cut > 0 and cache_bytes(template, cut, len(paths), size) <= MEMORY_BUDGET
+    x = cache_prefix(template.to(_device()), cut, images).cpu() if cached else images
+    template.cpu()
+    flags = torch.tensor(table[list(FLAGS)].to_numpy(np.float32))
+    targets = torch.tensor(table[TARGET].to_numpy(np.float32))
+    prep_seconds = time.perf_counter() - start
+
+    for k in range(config.folds):
+        fold_dir = out / f"fold{k}"
+        if (fold_dir / "predictions.csv").is_file() and (fold_dir / "model.safetensors").is_file():
+            continue
+        train_rows, val_rows = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+        fold_start = time.perf_counter()
+        torch.manual_seed(config.seed * 1000 + k)  # the fresh heads of this fold
+        net = PawpularityNet(copy.deepcopy(template.backbone), model)
+        apply_freeze(net, config.freeze)
+        net.target_mean.fill_(float(targets[train_rows].mean()))
+        net.target_std.fill_(float(targets[train_rows].std().clamp_min(1.0)))
+        module = FoldModule(net, cut, cached, config.lr, config.epochs, config.seed * 1000 + k)
+        _fit(module, fold_dir, config, x, flags, targets, train_rows, val_rows, cached, callbacks)
+        net.eval()
+        preds = _predict(module, Rows(x, flags, targets, val_rows, 1, cached))
+        save_weights(net, fold_dir)
+        preds.insert(0, ID, table[ID].to_numpy()[val_rows])
+        preds.insert(1, "target", targets[val_rows].numpy())
+        preds.insert(2, "baseline", float(targets[train_rows].mean()))
+        preds["seconds"] = time.perf_counter() - fold_start
+        _write_csv(preds, fold_dir / "predictions.csv")
+        (fold_dir / "last.ckpt").unlink(missing_ok=True)
+
+    return _summarise(out, table, folds, config.folds, prep_seconds)
+
+
+def _fit(
+    module: FoldModule,
+    fold_dir: Path,
+    config: TrainConfig,
+    x: Any,
+    flags: torch.Tensor,
+    targets: torch.Tensor,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    cached: bool,
+    callbacks: Sequence[L.Callback],
+) -> None:
+    views = VIEWS if cached else 1
+    streaming = isinstance(x, ImageFiles)
+    workers = min(4, (os.cpu_count() or 2) - 1) if streaming else 0
+    loader_args: dict[str, Any] = {
+        "num_workers": workers,
+        "persistent_workers": workers > 0,
+        # Its own generator: a loader must not draw from the global RNG, which seeds each epoch.
+        "generator": torch.Generator().manual_seed(module.seed),
+    }
+    train_data = Rows(x, flags, targets, train_rows, views, cached)
+    train_loader = DataLoader(
+        train_data,
+        batch_size=config.batch_size,
+        sampler=EpochSampler(len(train_rows), views, module.seed),
+        drop_last=len(train_rows) >= 2 * config.batch_size,
+        **loader_args,
+    )
+    val_loader = DataLoader(
+        Rows(x, flags, targets, val_rows, 1, cached), batch_size=64, **loader_args
+    )
+    last = fold_dir / "last.ckpt"
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    with _quiet_lightning():
+        trainer = L.Trainer(
+            max_epochs=config.epochs,
+            accelerator="auto",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            callbacks=[*callbacks, _EpochCheckpoint(last)],
+        )
+        trainer.fit(module, train_loader, val_loader, ckpt_path=last if last.is_file() else None)
+
+
+class _EpochCheckpoint(L.Callback):
+    """Save the whole training state at the end of each epoch, atomically, for --resume."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        trainer.save_checkpoint(tmp)
+        os.replace(tmp, self.path)
+
+
+@torch.inference_mode()
+def _predict(module: FoldModule, data: Rows) -> pd.DataFrame:
+    """Scores with the given flags and with predicted flags, and flag probabilities."""
+    net = module.net
+    device = next(net.parameters()).device
+    out: dict[str, list[np.ndarray]] = {"prediction": [], "prediction_no_flags": [], "probs": []}
+    for x, flags, _ in DataLoader(data, batch_size=64):
+        emb = module.embed(x.to(device), train=False)
+        raw, logits = net.head(emb, flags.to(device))
+        raw_free, _ = net.head(emb, None)
+        out["prediction"].append(net.to_score(raw).cpu().numpy())
+        out["prediction_no_flags"].append(net.to_score(raw_free).cpu().numpy())
+        out["probs"].append(torch.sigmoid(logits).cpu().numpy())
+    frame = pd.DataFrame({k: np.concatenate(out[k]) for k in ("prediction", "prediction_no_flags")})
+    probs = np.concatenate(out["probs"])
+    for i, flag in enumerate(FLAGS):
+        frame[f"p_{flag}"] = probs[:, i]
+    return frame
+
+
+def _summarise(
+    out: Path, table: pd.DataFrame, folds: np.ndarray, n_folds: int, prep_seconds: float
+) -> dict[str, Any]:
+    parts = [pd.read_csv(out / f"fold{k}" / "predictions.csv") for k in range(n_folds)]
+    for k, part in enumerate(parts):
+        part.insert(1, "fold", k)
+    preds = pd.concat(parts, ignore_index=True)
+    order = {image_id: i for i, image_id in enumerate(table[ID])}
+    preds = preds.iloc[np.argsort(preds[ID].map(order).to_numpy())].reset_index(drop=True)
+    _write_csv(preds[[ID, "fold", "target", "prediction"]], out / "oof.csv")
+    truth = table.set_index(ID).loc[preds[ID], list(FLAGS)].to_numpy()
+    metrics = {
+        "cv_rmse": rmse(preds["target"], preds["prediction"]),
+        "fold_rmse": [rmse(p["target"], p["prediction"]) for p in parts],
+        "baseline_rmse": rmse(preds["target"], preds["baseline"]),
+        "cv_rmse_no_flags": rmse(preds["target"], preds["prediction_no_flags"]),
+        "flag_auc": flag_auc(truth, preds[[f"p_{f}" for f in FLAGS]].to_numpy()),
+        "n": len(preds),
+        "folds": n_folds,
+        "seconds": round(prep_seconds + float(sum(p["seconds"].iloc[0] for p in parts)), 1),
+    }
+    write_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def _start_run(
+    out: Path, data_dir: Path, model: ModelConfig, config: TrainConfig, resume: bool
+) -> None:
+    """Write RUN/config.json, or on --resume check that it describes the same run."""
+    wanted: dict[str, Any] = {
+        "pawpularity": __version__,
+        "data": str(Path(data_dir).resolve()),
+        "model": model.to_dict(),
+        "train": asdict(config),
+        "flags": list(FLAGS),
+    }
+    path = out / "config.json"
+    if path.is_file():
+        if not resume:
+            raise RunError(
+                f"{out} already holds a run: add --resume to continue it, or pick a new --out"
+            )
+        saved = read_json(path)
+        diff = [
+            f"{part}.{k}"
+            for part in ("model", "train")
+            for k in wanted[part]
+            if saved.get(part, {}).get(k) != wanted[part][k]
+        ]
+        if diff:
+            raise RunError(
+                f"{out} was started with other settings ({', '.join(diff)}): cannot resume"
+            )
+        return
+    write_json(path, wanted)
+
+
+def _folds(out: Path, table: pd.DataFrame, paths: list[Path], config: TrainConfig) -> np.ndarray:
+    """Fold of each row: read back from RUN/folds.csv, or assigned once and saved there."""
+    path = out / "folds.csv"
+    if path.is_file():
+        saved = pd.read_csv(path, dtype={ID: str})
+        if list(saved[ID]) != list(table[ID]):
+            raise RunError(f"{path}: does not match the rows of train.csv; start a new run")
+        return saved["fold"].to_numpy()
+    if config.folds < 2:
+        raise ConfigError("--folds must be at least 2 (out-of-fold metrics need a held-out fold)")
+    folds = assign_folds(paths, table[TARGET].to_numpy(), config.folds, config.seed)
+    _write_csv(pd.DataFrame({ID: table[ID], "fold": folds}), path)
+    return folds
+
+
+def _check_present(paths: list[Path]) -> None:
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise DataError(
+            f"{len(missing)} of {len(paths)} photos are missing, e.g. {missing[0]} "
+            "(run `pawpularity data check` for the full list)"
+        )
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    frame.to_csv(tmp, index=False, lineterminator="\n")
+    os.replace(tmp, path)
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@contextlib.contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Hide Lightning's banner lines and hints that do not apply to this use."""
+    logger = logging.getLogger("lightning.pytorch")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        for message in (
+            ".*does not have many workers.*",
+            ".*smaller than the logging interval.*",
+            ".*module\\(s\\) in eval mode.*",  # the backbone's BatchNorm, on purpose
+            ".*LeafSpec.*",
+        ):
+            warnings.filterwarnings("ignore", message)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)

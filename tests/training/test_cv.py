@@ -1,0 +1,113 @@
+"""Cross-validated training: the run folder, resume after a crash, and learning the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lightning as L
+import pandas as pd
+import pytest
+
+from pawpularity.data.demo import make_demo
+from pawpularity.data.schema import read_table
+from pawpularity.errors import DataError, RunError
+from pawpularity.models.fusion import ModelConfig
+from pawpularity.training.cv import TrainConfig, train
+from tests.conftest import TINY_MODEL, TINY_TRAIN
+
+
+def metrics(run: Path) -> dict:
+    return json.loads((run / "metrics.json").read_text())
+
+
+def test_run_folder_layout(tiny_run: Path, tiny_demo: Path) -> None:
+    config = json.loads((tiny_run / "config.json").read_text())
+    assert config["model"]["backbone"] == "tf_efficientnet_lite0"
+    assert config["train"]["folds"] == 2
+    for k in range(2):
+        assert (tiny_run / f"fold{k}" / "model.safetensors").is_file()
+        assert not (tiny_run / f"fold{k}" / "last.ckpt").exists()
+    oof = pd.read_csv(tiny_run / "oof.csv", dtype={"Id": str})
+    assert list(oof.columns) == ["Id", "fold", "target", "prediction"]
+    assert list(oof["Id"]) == list(read_table(tiny_demo / "train.csv")["Id"])
+    m = metrics(tiny_run)
+    assert {"cv_rmse", "fold_rmse", "baseline_rmse", "flag_auc", "seconds"} <= set(m)
+    assert len(m["fold_rmse"]) == 2 and set(m["flag_auc"]) >= {"Eyes", "Blur"}
+    assert m["cv_rmse"] > 0 and m["baseline_rmse"] > 0
+
+
+def test_an_existing_run_is_never_overwritten(tiny_run: Path, tiny_demo: Path) -> None:
+    with pytest.raises(RunError, match="--resume"):
+        train(tiny_demo, tiny_run, TINY_MODEL, TINY_TRAIN)
+    other = TrainConfig(**{**TINY_TRAIN.__dict__, "epochs": 3})
+    with pytest.raises(RunError, match=r"train\.epochs"):
+        train(tiny_demo, tiny_run, TINY_MODEL, other, resume=True)
+    assert train(tiny_demo, tiny_run, TINY_MODEL, TINY_TRAIN, resume=True) == metrics(tiny_run)
+
+
+class _Crash(Exception):
+    pass
+
+
+class _CrashAtEpoch(L.Callback):
+    """Crash at the start of the n-th epoch of the whole run (after a checkpoint was saved)."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.left -= 1
+        if self.left == 0:
+            raise _Crash
+
+
+def same(a: dict, b: dict) -> bool:
+    keys = ("cv_rmse", "fold_rmse", "baseline_rmse", "flag_auc")
+    return json.dumps({k: a[k] for k in keys}) == json.dumps({k: b[k] for k in keys})
+
+
+def test_resume_mid_fold_ends_with_the_same_metrics(
+    tiny_run: Path, tiny_demo: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    with pytest.raises(_Crash):  # fold 0 done, fold 1 stopped after its first epoch
+        train(tiny_demo, run, TINY_MODEL, TINY_TRAIN, callbacks=[_CrashAtEpoch(4)])
+    assert (run / "fold1" / "last.ckpt").is_file() and not (run / "metrics.json").exists()
+    assert same(train(tiny_demo, run, TINY_MODEL, TINY_TRAIN, resume=True), metrics(tiny_run))
+
+
+def test_killed_cli_run_resumes(tiny_run: Path, tiny_demo: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    args = [sys.executable, "-m", "pawpularity", "train", str(tiny_demo), "--out", str(run)]
+    args += ["--folds", "2", "--epochs", "2", "--batch-size", "4", "--pretrained", "none"]
+    args += ["--image-size", "64"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while proc.poll() is None and not (run / "fold0" / "last.ckpt").exists():
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = subprocess.run([*args, "--resume"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert same(metrics(run), metrics(tiny_run))
+
+
+def test_missing_photos_stop_before_training(tiny_demo: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "train").mkdir(parents=True)
+    (data / "train.csv").write_text((tiny_demo / "train.csv").read_text())
+    with pytest.raises(DataError, match="16 of 16 photos are missing"):
+        train(data, tmp_path / "run", TINY_MODEL, TINY_TRAIN)
+    assert not (tmp_path / "run").exists()
+
+
+def test_default_recipe_learns_the_planted_cue(tmp_path: Path) -> None:
+    """The contract: demo --n 96 --seed 7, train --folds 2 --epochs 8 → ≤ 0.6 × the baseline."""
+    make_demo(tmp_path / "data", n=96, seed=7)
+    m = train(tmp_path / "data", tmp_path / "run", ModelConfig(), TrainConfig(folds=2, epochs=8))
+    assert m["cv_rmse"] <= 0.6 * m["baseline_rmse"]

@@ -1,0 +1,133 @@
+"""predict: odd but valid photos are scored, broken ones get an error row, exit codes 0/2/1."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from pawpularity.cli import app
+from pawpularity.data.schema import FLAGS
+from pawpularity.errors import RunError
+from pawpularity.training.run import load_run
+from tests.conftest import PETS, MakeKaggleDir
+
+COLUMNS = ["path", "score", *FLAGS, "error"]
+
+
+def odd_photos(folder: Path) -> list[Path]:
+    """Valid images in the modes and containers that real uploads come in."""
+    folder.mkdir(parents=True, exist_ok=True)
+    photo = Image.open(PETS / "dog_beagle_10.jpg").convert("RGB")
+    photo.convert("CMYK").save(folder / "cmyk.jpg")
+    Image.fromarray(np.asarray(photo.convert("L"), np.uint16) * 257).save(folder / "gray16.png")
+    photo.convert("P").save(folder / "palette.gif")
+    photo.save(folder / "photo.webp")
+    rgba = photo.convert("RGBA")
+    rgba.putalpha(128)
+    rgba.save(folder / "alpha.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° on display
+    photo.save(folder / "rotated.jpg", exif=exif)
+    photo.resize((2000, 40)).save(folder / "panorama.jpg")
+    return sorted(folder.iterdir())
+
+
+def broken_files(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = (PETS / "dog_beagle_10.jpg").read_bytes()
+    (folder / "truncated.jpg").write_bytes(data[: len(data) // 3])
+    (folder / "notes.jpg").write_text("not a photo")
+    (folder / "empty.png").write_bytes(b"")
+    return sorted(folder.iterdir())
+
+
+def run_predict(*args: str) -> tuple[int, pd.DataFrame | None, str]:
+    result = CliRunner().invoke(app, ["predict", *args])
+    out = Path(args[args.index("--out") + 1])
+    frame = pd.read_csv(out, keep_default_na=False) if out.is_file() else None
+    return result.exit_code, frame, result.output
+
+
+def test_odd_photos_score_and_broken_ones_report(tiny_run: Path, tmp_path: Path) -> None:
+    good, bad = odd_photos(tmp_path / "in" / "good"), broken_files(tmp_path / "in" / "bad")
+    code, frame, _ = run_predict(
+        str(tiny_run), str(tmp_path / "in"), "--out", str(tmp_path / "p.csv")
+    )
+    assert code == 2 and frame is not None
+    assert list(frame.columns) == COLUMNS
+    rows = frame.set_index("path")
+    for p in good:
+        assert rows.loc[str(p), "error"] == "" and 1 <= float(rows.loc[str(p), "score"]) <= 100
+        assert all(0 <= float(rows.loc[str(p), f]) <= 1 for f in FLAGS)
+    for p in bad:
+        assert rows.loc[str(p), "score"] == "" and str(p) in rows.loc[str(p), "error"]
+
+
+def test_exit_codes(tiny_run: Path, tmp_path: Path) -> None:
+    good = odd_photos(tmp_path / "good")
+    bad = broken_files(tmp_path / "bad")
+    out = str(tmp_path / "p.csv")
+    assert run_predict(str(tiny_run), str(good[0]), str(good[1]), "--out", out)[0] == 0
+    assert run_predict(str(tiny_run), str(bad[0]), "--out", out)[0] == 1
+    missing = str(tmp_path / "nowhere.jpg")
+    code, frame, _ = run_predict(str(tiny_run), str(good[0]), missing, "--out", out)
+    assert code == 2 and frame is not None and "file not found" in frame["error"].iloc[1]
+
+
+def test_globs_and_folds_are_averaged(tiny_run: Path, tmp_path: Path) -> None:
+    for name in ("cat_Bengal_16.jpg", "dog_boxer_112.jpg"):
+        shutil.copy(PETS / name, tmp_path / name)
+    code, frame, _ = run_predict(
+        str(tiny_run), str(tmp_path / "*.jpg"), "--out", str(tmp_path / "p.csv")
+    )
+    assert code == 0 and frame is not None and len(frame) == 2
+    run = load_run(tiny_run)
+    assert len(run.nets) == 2
+    from pawpularity.data.dataset import load_prepared
+
+    x = load_prepared(tmp_path / "cat_Bengal_16.jpg", run.image_size)[None]
+    with torch.no_grad():
+        expected = np.mean([float(net(x)[0]) for net in run.nets])
+    assert float(frame["score"].iloc[0]) == pytest.approx(expected, abs=1e-3)
+
+
+def test_a_kaggle_test_csv_is_accepted(
+    tiny_run: Path, make_kaggle_dir: MakeKaggleDir, tmp_path: Path
+) -> None:
+    data = make_kaggle_dir(n=3, split="test")
+    code, frame, _ = run_predict(
+        str(tiny_run), str(data / "test.csv"), "--out", str(tmp_path / "p.csv")
+    )
+    assert code == 0 and frame is not None and len(frame) == 3
+    assert all(Path(p).parent.name == "test" for p in frame["path"])
+
+
+def test_unfinished_or_missing_runs_are_clear_errors(tiny_run: Path, tmp_path: Path) -> None:
+    with pytest.raises(RunError, match="no such run"):
+        load_run(tmp_path / "nothing")
+    partial = tmp_path / "partial"
+    shutil.copytree(tiny_run, partial)
+    (partial / "fold1" / "model.safetensors").unlink()
+    with pytest.raises(RunError, match="fold1"):
+        load_run(partial)
+    result = CliRunner().invoke(app, ["predict", str(partial), str(PETS), "--out", "x.csv"])
+    assert result.exit_code != 0
+
+
+def test_file_like_uploads_and_odd_sizes_prepare_to_the_run_size(tiny_run: Path) -> None:
+    from pawpularity.data.dataset import prepare
+    from pawpularity.data.images import load_image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 17), "red").save(buffer, "PNG")
+    buffer.seek(0)
+    x = prepare(load_image(buffer, name="upload.png"), load_run(tiny_run).image_size)
+    assert x.shape == (3, 64, 64)

@@ -12,9 +12,12 @@ from PIL import Image
 from pawpularity.data.demo import make_demo
 from pawpularity.data.schema import FLAGS, ID, TARGET
 from pawpularity.models.fusion import ModelConfig
+from pawpularity.runtime import tune_malloc
 from pawpularity.training.cv import TrainConfig, train
 
 MakeKaggleDir = Callable[..., Path]
+
+tune_malloc()  # as the CLI does: the training tests run 2x faster
 
 
 def write_kaggle_dir(root: Path, n: int = 4, split: str = "train") -> Path:

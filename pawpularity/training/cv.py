@@ -13,6 +13,7 @@ import contextlib
 import copy
 import logging
 import os
+import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
 
 from pawpularity import __version__
 from pawpularity.data.dataset import ImageFiles, load_bank
@@ -117,6 +119,7 @@ def train(
         if (fold_dir / "predictions.csv").is_file() and (fold_dir / "model.safetensors").is_file():
             continue
         train_rows, val_rows = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+        views = VIEWS if cached else 1
         fold_start = time.perf_counter()
         torch.manual_seed(config.seed * 1000 + k)  # the fresh heads of this fold
         net = PawpularityNet(copy.deepcopy(template.backbone), model)
@@ -124,16 +127,23 @@ def train(
         net.target_mean.fill_(float(targets[train_rows].mean()))
         net.target_std.fill_(float(targets[train_rows].std().clamp_min(1.0)))
         module = FoldModule(net, cut, cached, config.lr, config.epochs, config.seed * 1000 + k)
-        _fit(module, fold_dir, config, x, flags, targets, train_rows, val_rows, cached, callbacks)
+        _fit(
+            module, fold_dir, config, Rows(x, flags, targets, train_rows, views, cached), callbacks
+        )
         net.eval()
         preds = _predict(module, Rows(x, flags, targets, val_rows, 1, cached))
-        save_weights(net, fold_dir)
+        save_weights(net.to(memory_format=torch.contiguous_format), fold_dir)
         preds.insert(0, ID, table[ID].to_numpy()[val_rows])
         preds.insert(1, "target", targets[val_rows].numpy())
         preds.insert(2, "baseline", float(targets[train_rows].mean()))
         preds["seconds"] = time.perf_counter() - fold_start
         _write_csv(preds, fold_dir / "predictions.csv")
         (fold_dir / "last.ckpt").unlink(missing_ok=True)
+        tqdm.write(
+            f"fold {k}: rmse {rmse(preds['target'], preds['prediction']):.3f} "
+            f"(baseline {rmse(preds['target'], preds['baseline']):.3f})",
+            file=sys.stderr,
+        )
 
     return _summarise(out, table, folds, config.folds, prep_seconds)
 
@@ -142,33 +152,19 @@ def _fit(
     module: FoldModule,
     fold_dir: Path,
     config: TrainConfig,
-    x: Any,
-    flags: torch.Tensor,
-    targets: torch.Tensor,
-    train_rows: np.ndarray,
-    val_rows: np.ndarray,
-    cached: bool,
+    data: Rows,
     callbacks: Sequence[L.Callback],
 ) -> None:
-    views = VIEWS if cached else 1
-    streaming = isinstance(x, ImageFiles)
-    workers = min(4, (os.cpu_count() or 2) - 1) if streaming else 0
-    loader_args: dict[str, Any] = {
-        "num_workers": workers,
-        "persistent_workers": workers > 0,
-        # Its own generator: a loader must not draw from the global RNG, which seeds each epoch.
-        "generator": torch.Generator().manual_seed(module.seed),
-    }
-    train_data = Rows(x, flags, targets, train_rows, views, cached)
-    train_loader = DataLoader(
-        train_data,
+    workers = min(4, (os.cpu_count() or 2) - 1) if isinstance(data.x, ImageFiles) else 0
+    loader = DataLoader(
+        data,
         batch_size=config.batch_size,
-        sampler=EpochSampler(len(train_rows), views, module.seed),
-        drop_last=len(train_rows) >= 2 * config.batch_size,
-        **loader_args,
-    )
-    val_loader = DataLoader(
-        Rows(x, flags, targets, val_rows, 1, cached), batch_size=64, **loader_args
+        sampler=EpochSampler(len(data.rows), data.views, module.seed),
+        drop_last=len(data.rows) >= 2 * config.batch_size,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        # Its own generator: a loader must not draw from the global RNG, which seeds each epoch.
+        generator=torch.Generator().manual_seed(module.seed),
     )
     last = fold_dir / "last.ckpt"
     fold_dir.mkdir(parents=True, exist_ok=True)
@@ -180,10 +176,10 @@ def _fit(
             logger=False,
             enable_checkpointing=False,
             enable_model_summary=False,
-            num_sanity_val_steps=0,
+            limit_val_batches=0,
             callbacks=[*callbacks, _EpochCheckpoint(last)],
         )
-        trainer.fit(module, train_loader, val_loader, ckpt_path=last if last.is_file() else None)
+        trainer.fit(module, loader, ckpt_path=last if last.is_file() else None)
 
 
 class _EpochCheckpoint(L.Callback):

@@ -2,7 +2,7 @@
 
 EXIF orientation is applied, every mode becomes 8-bit RGB (CMYK, grayscale, 16-bit, float,
 palette; transparency is laid on white), a pixel-count ceiling guards against decompression
-bombs and a minimum side rejects icons. Every failure is an ImageError naming the file.
+bombs and a minimum pixel count rejects icons. Every failure is an ImageError naming the file.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - the plugin is a declared dependency
     pass
 
 MAX_PIXELS = 64_000_000  # a 64-megapixel photo decodes to ~200 MB of RGB
-MIN_SIDE = 16
+MIN_PIXELS = 16 * 16  # icons and placeholders; a 3000x10 strip is still a (strange) photo
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 )
@@ -40,7 +40,7 @@ def load_image(
     source: str | Path | BinaryIO,
     *,
     max_pixels: int = MAX_PIXELS,
-    min_side: int = MIN_SIDE,
+    min_pixels: int = MIN_PIXELS,
     draft_size: tuple[int, int] | None = None,
     name: str | None = None,
 ) -> Image.Image:
@@ -59,8 +59,8 @@ def load_image(
                     f"{label}: {w}x{h} pixels is over the limit of {max_pixels:,} "
                     "(a decompression bomb or an oversized scan); resize it first"
                 )
-            if min(w, h) < min_side:
-                raise ImageError(f"{label}: {w}x{h} is too small (each side must be ≥ {min_side})")
+            if w * h < min_pixels:
+                raise ImageError(f"{label}: {w}x{h} is too small (at least {min_pixels:,} pixels)")
             if draft_size is not None and im.format == "JPEG":
                 im.draft("RGB", draft_size)
             im.seek(0)

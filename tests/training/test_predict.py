@@ -30,6 +30,7 @@ def odd_photos(folder: Path) -> list[Path]:
     Image.fromarray(np.asarray(photo.convert("L"), np.uint16) * 257).save(folder / "gray16.png")
     photo.convert("P").save(folder / "palette.gif")
     photo.save(folder / "photo.webp")
+    photo.save(folder / "phone.heic")
     rgba = photo.convert("RGBA")
     rgba.putalpha(128)
     rgba.save(folder / "alpha.png")
@@ -37,6 +38,7 @@ def odd_photos(folder: Path) -> list[Path]:
     exif[0x0112] = 6  # rotate 90° on display
     photo.save(folder / "rotated.jpg", exif=exif)
     photo.resize((2000, 40)).save(folder / "panorama.jpg")
+    photo.resize((10, 3000)).save(folder / "strip.jpg")
     return sorted(folder.iterdir())
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from pawpularity.data.demo import make_demo
+from pawpularity.data.demo import PHOTOS_DIR, make_demo
 from pawpularity.data.schema import FLAGS, ID, TARGET
 from pawpularity.models.fusion import ModelConfig
 from pawpularity.runtime import tune_malloc
@@ -48,7 +48,7 @@ def make_kaggle_dir(tmp_path: Path) -> MakeKaggleDir:
     return make
 
 
-PETS = Path(__file__).resolve().parents[1] / "pawpularity" / "data" / "assets" / "pets_demo"
+PETS = PHOTOS_DIR  # the shipped real photos
 # Random weights at 64 px: fast runs for tests of the plumbing, not of learning.
 TINY_MODEL = ModelConfig(image_size=64)
 TINY_TRAIN = TrainConfig(folds=2, epochs=2, batch_size=4, pretrained="none")

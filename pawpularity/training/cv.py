@@ -96,56 +96,68 @@ def train(
     _check_present(paths)
     torch.manual_seed(config.seed)  # random starting weights (--pretrained none) are seeded too
     backbone = create_backbone(model.backbone, config.pretrained, _path(config.weights))
-    size = model.image_size or preprocessing(backbone)[2]
-    model = replace(model, image_size=size)
+    model = replace(model, image_size=model.image_size or preprocessing(backbone)[2])
     template = PawpularityNet(backbone, model)
     cut = apply_freeze(template, config.freeze)
     _start_run(out, data_dir, model, config, resume)
     folds = _folds(out, table, paths, config)
+    todo = [k for k in range(config.folds) if not (out / f"fold{k}" / "predictions.csv").is_file()]
+    prep_seconds = 0.0
+    if todo:
+        x, cached = _inputs(template, cut, paths)
+        flags = torch.tensor(table[list(FLAGS)].to_numpy(np.float32))
+        targets = torch.tensor(table[TARGET].to_numpy(np.float32))
+        prep_seconds = time.perf_counter() - start
+        for k in todo:
+            train_rows, val_rows = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+            fold_start = time.perf_counter()
+            torch.manual_seed(config.seed * 1000 + k)  # the fresh heads of this fold
+            net = PawpularityNet(copy.deepcopy(template.backbone), model)
+            apply_freeze(net, config.freeze)
+            net.target_mean.fill_(float(targets[train_rows].mean()))
+            net.target_std.fill_(float(targets[train_rows].std().clamp_min(1.0)))
+            module = FoldModule(net, cut, cached, config.lr, config.epochs, config.seed * 1000 + k)
+            views = VIEWS if cached else 1
+            train_data = Rows(x, flags, targets, train_rows, views, cached)
+            _fit(module, out / f"fold{k}", config, train_data, callbacks)
+            preds = _predict(module, Rows(x, flags, targets, val_rows, 1, cached))
+            preds.insert(0, ID, table[ID].to_numpy()[val_rows])
+            preds.insert(1, "target", targets[val_rows].numpy())
+            preds.insert(2, "baseline", float(targets[train_rows].mean()))
+            preds["seconds"] = time.perf_counter() - fold_start
+            _finish_fold(net, preds, out / f"fold{k}")
+    return _summarise(out, table, config.folds, prep_seconds)
+
+
+def _inputs(template: PawpularityNet, cut: int, paths: list[Path]) -> tuple[Any, bool]:
+    """What training feeds the model: decoded photos, or the cached output of frozen stages.
+
+    Photos are decoded once into memory when they fit, else per batch; frozen stages are run
+    once per photo and mirror when their outputs fit (see features.py).
+    """
+    size = int(template.config.image_size or 0)
     images: Any = (
         load_bank(paths, size)
         if len(paths) * 3 * size * size <= IMAGE_BUDGET
         else ImageFiles(paths, size)
     )
-    cached = cut > 0 and cache_bytes(template, cut, len(paths), size) <= MEMORY_BUDGET
-    x = cache_prefix(template.to(_device()), cut, images).cpu() if cached else images
+    if cut == 0 or cache_bytes(template, cut, len(paths), size) > MEMORY_BUDGET:
+        return images, False
+    features = cache_prefix(template.to(_device()), cut, images).cpu()
     template.cpu()
-    flags = torch.tensor(table[list(FLAGS)].to_numpy(np.float32))
-    targets = torch.tensor(table[TARGET].to_numpy(np.float32))
-    prep_seconds = time.perf_counter() - start
+    return features, True
 
-    for k in range(config.folds):
-        fold_dir = out / f"fold{k}"
-        if (fold_dir / "predictions.csv").is_file() and (fold_dir / "model.safetensors").is_file():
-            continue
-        train_rows, val_rows = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-        views = VIEWS if cached else 1
-        fold_start = time.perf_counter()
-        torch.manual_seed(config.seed * 1000 + k)  # the fresh heads of this fold
-        net = PawpularityNet(copy.deepcopy(template.backbone), model)
-        apply_freeze(net, config.freeze)
-        net.target_mean.fill_(float(targets[train_rows].mean()))
-        net.target_std.fill_(float(targets[train_rows].std().clamp_min(1.0)))
-        module = FoldModule(net, cut, cached, config.lr, config.epochs, config.seed * 1000 + k)
-        _fit(
-            module, fold_dir, config, Rows(x, flags, targets, train_rows, views, cached), callbacks
-        )
-        net.eval()
-        preds = _predict(module, Rows(x, flags, targets, val_rows, 1, cached))
-        save_weights(net.to(memory_format=torch.contiguous_format), fold_dir)
-        preds.insert(0, ID, table[ID].to_numpy()[val_rows])
-        preds.insert(1, "target", targets[val_rows].numpy())
-        preds.insert(2, "baseline", float(targets[train_rows].mean()))
-        preds["seconds"] = time.perf_counter() - fold_start
-        _write_csv(preds, fold_dir / "predictions.csv")
-        (fold_dir / "last.ckpt").unlink(missing_ok=True)
-        tqdm.write(
-            f"fold {k}: rmse {rmse(preds['target'], preds['prediction']):.3f} "
-            f"(baseline {rmse(preds['target'], preds['baseline']):.3f})",
-            file=sys.stderr,
-        )
 
-    return _summarise(out, table, folds, config.folds, prep_seconds)
+def _finish_fold(net: PawpularityNet, preds: pd.DataFrame, fold_dir: Path) -> None:
+    """Save the fold's model, then its predictions (their presence marks the fold as done)."""
+    save_weights(net.to(memory_format=torch.contiguous_format), fold_dir)
+    _write_csv(preds, fold_dir / "predictions.csv")
+    (fold_dir / "last.ckpt").unlink(missing_ok=True)
+    tqdm.write(
+        f"{fold_dir.name}: rmse {rmse(preds['target'], preds['prediction']):.3f} "
+        f"(baseline {rmse(preds['target'], preds['baseline']):.3f})",
+        file=sys.stderr,
+    )
 
 
 def _fit(
@@ -197,7 +209,7 @@ class _EpochCheckpoint(L.Callback):
 @torch.inference_mode()
 def _predict(module: FoldModule, data: Rows) -> pd.DataFrame:
     """Scores with the given flags and with predicted flags, and flag probabilities."""
-    net = module.net
+    net = module.net.eval()
     device = next(net.parameters()).device
     out: dict[str, list[np.ndarray]] = {"prediction": [], "prediction_no_flags": [], "probs": []}
     for x, flags, _ in DataLoader(data, batch_size=64):
@@ -214,10 +226,10 @@ def _predict(module: FoldModule, data: Rows) -> pd.DataFrame:
     return frame
 
 
-def _summarise(
-    out: Path, table: pd.DataFrame, folds: np.ndarray, n_folds: int, prep_seconds: float
-) -> dict[str, Any]:
-    parts = [pd.read_csv(out / f"fold{k}" / "predictions.csv") for k in range(n_folds)]
+def _summarise(out: Path, table: pd.DataFrame, n_folds: int, prep_seconds: float) -> dict[str, Any]:
+    parts = [
+        pd.read_csv(out / f"fold{k}" / "predictions.csv", dtype={ID: str}) for k in range(n_folds)
+    ]
     for k, part in enumerate(parts):
         part.insert(1, "fold", k)
     preds = pd.concat(parts, ignore_index=True)

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pawpularity.data.demo import PHOTOS_DIR
 from pawpularity.data.images import load_image
 from pawpularity.errors import ImageError
 
-ASSETS = Path(__file__).parents[2] / "pawpularity" / "data" / "assets" / "pets_demo"
+ASSETS = PHOTOS_DIR
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 
 

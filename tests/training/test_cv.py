@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,3 +112,17 @@ def test_default_recipe_learns_the_planted_cue(tmp_path: Path) -> None:
     make_demo(tmp_path / "data", n=96, seed=7)
     m = train(tmp_path / "data", tmp_path / "run", ModelConfig(), TrainConfig(folds=2, epochs=8))
     assert m["cv_rmse"] <= 0.6 * m["baseline_rmse"]
+
+
+def test_ids_that_look_like_numbers_stay_strings(tiny_demo: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "train").mkdir(parents=True)
+    table = pd.read_csv(tiny_demo / "train.csv", dtype={"Id": str})
+    new_ids = [f"{i:032d}" for i in range(len(table))]  # leading zeros, digits only
+    for old, new in zip(table["Id"], new_ids, strict=True):
+        shutil.copy(tiny_demo / "train" / f"{old}.jpg", data / "train" / f"{new}.jpg")
+    table["Id"] = new_ids
+    table.to_csv(data / "train.csv", index=False)
+    train(data, tmp_path / "run", TINY_MODEL, TINY_TRAIN)
+    oof = pd.read_csv(tmp_path / "run" / "oof.csv", dtype={"Id": str})
+    assert list(oof["Id"]) == new_ids

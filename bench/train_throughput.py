@@ -1,10 +1,10 @@
 """Training throughput of `pawpularity train` against a plain timm + AdamW loop, same batches.
 
-Both train Lite0 with its last stage trainable, on the same planted-cue demo set, folds,
-shuffles and number of epochs. The plain loop starts from photos already decoded (so its
-time is pure training); ours is timed end to end (decoding, fold hashing, caching the frozen
-stages, Lightning), after `tune_malloc()` as the CLI does. The plain loop runs first, with
-the default allocator. Prints images/s of each and the ratio (goal ≥ 1.5×).
+Both train Lite0 with the same stages trainable (the default --freeze), on the same planted-cue
+demo set, folds, shuffles and number of epochs. The plain loop starts from photos already
+decoded (so its time is pure training); ours is timed end to end (decoding, fold hashing,
+caching the frozen stages, Lightning), after `tune_malloc()` as the CLI does. The plain loop
+runs first, with the default allocator. Prints images/s of each and the ratio (goal ≥ 1.5×).
 
     python bench/train_throughput.py [--n 96] [--epochs 8]
 """
@@ -25,7 +25,8 @@ from pawpularity.data.dataset import load_bank
 from pawpularity.data.demo import make_demo
 from pawpularity.data.folds import assign_folds
 from pawpularity.data.schema import ID, TARGET, image_path, read_table
-from pawpularity.models.backbones import create_backbone, preprocessing
+from pawpularity.models import DEFAULT_FREEZE
+from pawpularity.models.backbones import create_backbone, feature_chain, preprocessing, stages
 from pawpularity.models.fusion import ModelConfig
 from pawpularity.runtime import tune_malloc
 from pawpularity.training.cv import TrainConfig, train
@@ -42,10 +43,11 @@ def plain_loop(data: Path, folds: np.ndarray, epochs: int, batch_size: int) -> f
         rows = torch.from_numpy(np.flatnonzero(folds != k))
         model = create_backbone()
         model.reset_classifier(1)
+        trainable = [
+            n for g in stages(model, feature_chain(model))[int(DEFAULT_FREEZE) :] for n in g
+        ]
         for name, p in model.named_parameters():
-            p.requires_grad_(
-                name.startswith(("blocks.5", "blocks.6", "conv_head", "bn2", "classifier"))
-            )
+            p.requires_grad_(name.startswith((*trainable, "classifier")))
         mean, std, _ = preprocessing(model)
         mean_t, std_t = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)

@@ -68,3 +68,12 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path) -> Path:
     run = tmp_path_factory.mktemp("run") / "run"
     train(tiny_demo, run, TINY_MODEL, TINY_TRAIN)
     return run
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The contract's recipe: demo --n 96 --seed 7, default training with 2 folds and 8 epochs."""
+    root = tmp_path_factory.mktemp("demo_run")
+    make_demo(root / "data", n=96, seed=7)
+    train(root / "data", root / "run", ModelConfig(), TrainConfig(folds=2, epochs=8))
+    return root / "run"

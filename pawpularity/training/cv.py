@@ -33,6 +33,7 @@ from pawpularity.data.dataset import ImageFiles, load_bank
 from pawpularity.data.folds import assign_folds
 from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
 from pawpularity.errors import ConfigError, DataError, RunError
+from pawpularity.models import DEFAULT_FREEZE
 from pawpularity.models.backbones import create_backbone, preprocessing
 from pawpularity.models.checkpoint import read_json, save_weights, write_json
 from pawpularity.models.fusion import ModelConfig, PawpularityNet, apply_freeze
@@ -50,8 +51,8 @@ class TrainConfig:
     folds: int = 5
     epochs: int = 8
     batch_size: int = 16
-    lr: float = 1e-3
-    freeze: str = "-1"
+    lr: float = 5e-4
+    freeze: str = DEFAULT_FREEZE
     seed: int = 0
     pretrained: str = "imagenet"
     weights: str | None = None

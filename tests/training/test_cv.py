@@ -15,10 +15,8 @@ import lightning as L
 import pandas as pd
 import pytest
 
-from pawpularity.data.demo import make_demo
 from pawpularity.data.schema import read_table
 from pawpularity.errors import DataError, RunError
-from pawpularity.models.fusion import ModelConfig
 from pawpularity.training.cv import TrainConfig, train
 from tests.conftest import TINY_MODEL, TINY_TRAIN
 
@@ -107,10 +105,9 @@ def test_missing_photos_stop_before_training(tiny_demo: Path, tmp_path: Path) ->
     assert not (tmp_path / "run").exists()
 
 
-def test_default_recipe_learns_the_planted_cue(tmp_path: Path) -> None:
+def test_default_recipe_learns_the_planted_cue(demo_run: Path) -> None:
     """The contract: demo --n 96 --seed 7, train --folds 2 --epochs 8 → ≤ 0.6 × the baseline."""
-    make_demo(tmp_path / "data", n=96, seed=7)
-    m = train(tmp_path / "data", tmp_path / "run", ModelConfig(), TrainConfig(folds=2, epochs=8))
+    m = metrics(demo_run)
     assert m["cv_rmse"] <= 0.6 * m["baseline_rmse"]
 
 

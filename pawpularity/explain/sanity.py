@@ -1,0 +1,99 @@
+"""Model-randomisation sanity check (Adebayo et al. 2018, "Sanity Checks for Saliency Maps").
+
+A map that explains the model must change when the model's learned weights are destroyed. The
+cascade re-initialises the heads first (ours and the backbone's ImageNet classifier, which the
+`imagenet` target reads), then the backbone's stages from the top down, each step keeping the
+previous steps' random weights. Comparing each step's map with the trained model's map by rank
+correlation shows how much of the map is owed to learned weights and how much to architecture
+and input alone (an edge detector stays the same however the weights are drawn).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.stats import rankdata
+from torch import nn
+
+from pawpularity.models.fusion import PawpularityNet
+
+POOLED_SIDE = 56  # maps are compared at most 56×56: see spearman()
+
+
+def cascade(net: PawpularityNet, seed: int = 0) -> list[tuple[str, PawpularityNet]]:
+    """Progressively randomised deep copies of net, labelled "head", "head+stage5",
+    "head+stage4-5", … "head+stage1-5" (stages are `net.stages()` counted from 1).
+
+    Each module re-initialises itself with its own `reset_parameters()` (so convolutions,
+    linears and norms get their usual initial values, BatchNorm statistics included) under
+    `torch.manual_seed(seed)` inside a forked RNG: the result is reproducible and the global
+    random state is untouched. net itself is not modified.
+    """
+    groups = net.stages()
+    devices = sorted({p.device.index or 0 for p in net.parameters() if p.device.type == "cuda"})
+    steps: list[tuple[str, PawpularityNet]] = []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        current = copy.deepcopy(net)
+        heads = [current.flag_head, current.meta, current.fusion]
+        classifier = current.backbone.get_classifier()
+        if isinstance(classifier, nn.Module):
+            heads.append(classifier)
+        for head in heads:
+            reinitialise(head)
+        steps.append(("head", current))
+        n = len(groups)
+        for first in range(n, 0, -1):
+            current = copy.deepcopy(current)
+            copies = dict(current.backbone.named_modules())
+            for name in groups[first - 1]:
+                reinitialise(copies[name])
+            span = f"{first}" if first == n else f"{first}-{n}"
+            steps.append((f"head+stage{span}", current))
+    return steps
+
+
+def reinitialise(module: nn.Module) -> None:
+    """Reset every parameter and buffer of module that a submodule's `reset_parameters()` owns;
+    parameters without one (e.g. a layer-scale vector) are shuffled, which keeps their scale but
+    destroys what was learned."""
+    covered: set[int] = set()
+    for m in module.modules():
+        reset = getattr(m, "reset_parameters", None)
+        if callable(reset):
+            reset()
+            covered.update(id(p) for p in m.parameters(recurse=False))
+    with torch.no_grad():
+        for p in module.parameters():
+            if id(p) not in covered:
+                p.copy_(p.flatten()[torch.randperm(p.numel(), device=p.device)].view_as(p))
+
+
+def spearman(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
+    """Spearman rank correlation of two maps of the same shape (H×W).
+
+    Both maps are first average-pooled to at most 56×56 (4×4 blocks at 224 px): pixel-level
+    noise, such as a vanilla gradient's speckle, would otherwise dominate the ranks and make
+    any two maps look unrelated. Ties get average ranks. A constant map ranks nothing, so the
+    correlation is then 0.0 (no agreement) rather than NaN: a map that collapses to a constant
+    under randomisation must not read as "unchanged", and averages over photos stay defined.
+    """
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(f"maps of different shapes: {tuple(a.shape)} and {tuple(b.shape)}")
+    ranks = [rankdata(pooled(m)) for m in (a, b)]
+    if any(r.std() == 0 for r in ranks):
+        return 0.0
+    return float(np.corrcoef(ranks[0], ranks[1])[0, 1])
+
+
+def pooled(saliency: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A map average-pooled to at most POOLED_SIDE × POOLED_SIDE, flattened, in float64."""
+    m = torch.as_tensor(
+        np.asarray(saliency.detach().cpu() if isinstance(saliency, torch.Tensor) else saliency),
+        dtype=torch.float64,
+    )
+    side = (min(POOLED_SIDE, m.shape[0]), min(POOLED_SIDE, m.shape[1]))
+    return F.adaptive_avg_pool2d(m[None, None], side).flatten().numpy()

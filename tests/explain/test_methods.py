@@ -1,0 +1,123 @@
+"""Gradient methods against the reference libraries, on every backbone family and target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import Saliency
+from pytorch_grad_cam import GradCAM, GradCAMPlusPlus
+
+from pawpularity.data.dataset import load_prepared
+from pawpularity.errors import ConfigError
+from pawpularity.explain.base import (
+    FLAG_COLUMNS,
+    IMAGENET_OFFSET,
+    SCORE_COLUMN,
+    Context,
+    Outputs,
+    Target,
+)
+from pawpularity.explain.gradcam import gradcam
+from pawpularity.explain.gradcampp import gradcampp
+from pawpularity.explain.methods import METHODS, parse_methods
+from pawpularity.explain.runtime import EagerScorer
+from pawpularity.explain.vanilla import smoothgrad, vanilla
+from pawpularity.models.backbones import gradcam_layer
+from pawpularity.models.checkpoint import build_model
+from pawpularity.models.fusion import ModelConfig
+from tests.conftest import PETS
+
+
+def context(backbone: str = "tf_efficientnet_lite0", size: int = 224, **kw: object) -> Context:
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(backbone=backbone, image_size=size), **kw)  # type: ignore[arg-type]
+    model = Outputs(net)
+    layer = gradcam_layer(backbone, net.backbone)
+    return Context(model, layer, EagerScorer(model), rise_masks=64)
+
+
+@pytest.fixture(scope="module")
+def ctx() -> Context:
+    return context()  # ImageNet Lite0 (offline weights) with seeded heads
+
+
+@pytest.fixture(scope="module")
+def photo() -> torch.Tensor:
+    return load_prepared(PETS / "dog_beagle_10.jpg", 224)[None].float() / 255
+
+
+class Column(torch.nn.Module):
+    """The reference libraries' view of our model: one output per photo."""
+
+    def __init__(self, model: Outputs, column: int) -> None:
+        super().__init__()
+        self.model, self.column = model, column
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)[:, self.column]
+
+
+def normalised(a: np.ndarray) -> np.ndarray:
+    a = a - a.min()
+    return a / (a.max() + 1e-7)
+
+
+@pytest.mark.parametrize("column", [SCORE_COLUMN, FLAG_COLUMNS[2], IMAGENET_OFFSET + 207])
+def test_vanilla_equals_captum_saliency(ctx: Context, photo: torch.Tensor, column: int) -> None:
+    reference = Saliency(Column(ctx.model, column)).attribute(photo.clone(), abs=True)
+    ours = vanilla(ctx, photo, column)
+    assert ours.shape == photo.shape[-2:]
+    assert torch.allclose(ours, reference.amax(dim=1)[0], atol=1e-6)
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [(gradcam, GradCAM), (gradcampp, GradCAMPlusPlus)])
+def test_gradcam_equals_pytorch_grad_cam(
+    ctx: Context, photo: torch.Tensor, ours: object, theirs: type
+) -> None:
+    layer = dict(ctx.model.net.backbone.named_modules())[ctx.layer]
+    with theirs(model=Column(ctx.model, SCORE_COLUMN), target_layers=[layer]) as cam:
+        reference = cam(input_tensor=photo, targets=[lambda o: o])[0]
+    mine = ours(ctx, photo, SCORE_COLUMN).numpy()  # type: ignore[operator]
+    assert np.allclose(normalised(mine), reference, atol=1e-4)
+
+
+def test_channels_last_gives_the_same_maps(ctx: Context, photo: torch.Tensor) -> None:
+    plain = [vanilla(ctx, photo, 0), gradcam(ctx, photo, 0)]
+    fast = context()
+    fast.model.to(memory_format=torch.channels_last)
+    x = photo.contiguous(memory_format=torch.channels_last)
+    for a, b in zip(plain, [vanilla(fast, x, 0), gradcam(fast, x, 0)], strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_smoothgrad_is_seeded_and_smoother(ctx: Context, photo: torch.Tensor) -> None:
+    ctx.options.update(smooth_n=8)
+    a, b = smoothgrad(ctx, photo, 0), smoothgrad(ctx, photo, 0)
+    assert torch.equal(a, b)
+    tv = lambda m: float((m[1:] - m[:-1]).abs().mean() / m.mean())  # noqa: E731
+    assert tv(a) < tv(vanilla(ctx, photo, 0))
+
+
+@pytest.mark.parametrize("backbone", ["resnet50", "vgg16_bn", "densenet121", "efficientnet_b0"])
+def test_every_method_runs_on_every_family(backbone: str) -> None:
+    ctx = context(backbone, size=64, pretrained="none")
+    ctx.options.update(smooth_n=2)
+    x = torch.rand(1, 3, 64, 64)
+    for name, method in METHODS.items():
+        m = method(ctx, x, SCORE_COLUMN)
+        assert m.shape == (64, 64) and torch.isfinite(m).all(), name
+
+
+def test_targets_parse_and_pick_columns(ctx: Context, photo: torch.Tensor) -> None:
+    outputs = ctx.scorer(photo)
+    assert Target.parse("score").column(outputs) == SCORE_COLUMN
+    assert Target.parse("flag:Eyes").column(outputs) == FLAG_COLUMNS[1]
+    top = Target.parse("imagenet").column(outputs)
+    assert top == IMAGENET_OFFSET + int(outputs[0, IMAGENET_OFFSET:].argmax())
+    for bad in ("flag:Tail", "scores", "imagenet:3", "flag"):
+        with pytest.raises(ConfigError):
+            Target.parse(bad)
+    assert parse_methods("gradcam, rise,gradcam") == ("gradcam", "rise")
+    with pytest.raises(ConfigError, match="unknown method"):
+        parse_methods("gradcam,lime")

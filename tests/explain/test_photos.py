@@ -1,0 +1,106 @@
+"""`pawpularity explain`: files per photo, summary.json, broken photos, the bare backbone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from pawpularity.cli import app
+from tests.conftest import PETS
+
+ARGS = ["--rise-masks", "64", "--runtime", "eager"]
+
+
+def explain(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["explain", *args])
+    return result.exit_code, result.output
+
+
+def test_maps_overlays_panel_and_summary(tiny_run: Path, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(PETS / "cat_Sphynx_14.jpg", photos)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated: the map must follow the displayed orientation
+    Image.open(PETS / "dog_boxer_112.jpg").save(photos / "rotated.jpg", exif=exif)
+    (photos / "broken.jpg").write_bytes(b"not a photo")
+    out = tmp_path / "out"
+    code, _ = explain(
+        str(tiny_run), str(photos), "--out", str(out), "--methods", "gradcam,vanilla,rise", *ARGS
+    )
+    assert code == 2  # one photo failed, the others were explained
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["explained"] == 2 and summary["failed"] == 1
+    assert "not an image" in summary["images"][str(photos / "broken.jpg")]["error"]
+    w, h = Image.open(PETS / "dog_boxer_112.jpg").size
+    for stem, size in (
+        ("cat_Sphynx_14", Image.open(PETS / "cat_Sphynx_14.jpg").size),
+        ("rotated", (h, w)),
+    ):
+        for method in ("gradcam", "vanilla", "rise"):
+            saliency = np.load(out / stem / f"{method}.npy")
+            assert saliency.dtype == np.float32 and saliency.shape == (size[1], size[0])
+            assert Image.open(out / stem / f"{method}.png").size == size
+        assert (out / stem / "panel.png").is_file()
+        record = summary["images"][str(photos / f"{stem}.jpg")]["methods"]["gradcam"]
+        assert 0 <= record["deletion_auc"] <= 2 and record["seconds"] > 0
+    assert set(summary["means"]) == {"gradcam", "vanilla", "rise"}
+
+
+def test_sanity_reports_a_correlation_per_randomisation_step(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    code, _ = explain(
+        str(tiny_run),
+        str(PETS / "cat_Bengal_16.jpg"),
+        "--out",
+        str(tmp_path),
+        "--methods",
+        "gradcam",
+        "--sanity",
+        *ARGS,
+    )
+    assert code == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    sanity = summary["images"][str(PETS / "cat_Bengal_16.jpg")]["methods"]["gradcam"]["sanity"]
+    assert next(iter(sanity)) == "head" and len(sanity) >= 2
+    assert all(-1 <= v <= 1 for v in sanity.values() if v == v)
+
+
+def test_the_bare_imagenet_backbone_explains_its_top_class(tmp_path: Path) -> None:
+    code, _ = explain(
+        "imagenet",
+        str(PETS / "cat_chelsea_skimage.png"),
+        "--out",
+        str(tmp_path),
+        "--methods",
+        "gradcam",
+        *ARGS,
+    )
+    assert code == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    entry = summary["images"][str(PETS / "cat_chelsea_skimage.png")]
+    assert "cat" in entry["target"] and summary["target"] == "imagenet"
+    code, _ = explain(
+        "imagenet",
+        str(PETS / "cat_chelsea_skimage.png"),
+        "--out",
+        str(tmp_path),
+        "--target",
+        "score",
+    )
+    assert code == 1
+
+
+@pytest.mark.parametrize("bad", [["--methods", "lime"], ["--target", "flag:Tail"], ["--fold", "7"]])
+def test_bad_options_are_one_line_errors(tiny_run: Path, tmp_path: Path, bad: list[str]) -> None:
+    code, _ = explain(
+        str(tiny_run), str(PETS / "cat_Bengal_16.jpg"), "--out", str(tmp_path), *bad, *ARGS
+    )
+    assert code == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,8 @@ import typer
 
 from pawpularity import __version__
 from pawpularity.errors import PawpularityError
-from pawpularity.models import DEFAULT_BACKBONE
+from pawpularity.explain import RISE_MASKS
+from pawpularity.models import DEFAULT_BACKBONE, DEFAULT_FREEZE
 from pawpularity.runtime import tune_malloc
 
 app = typer.Typer(
@@ -100,7 +102,7 @@ def train_cmd(
     folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
     epochs: Annotated[int, typer.Option(min=1)] = 8,
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
-    lr: Annotated[float, typer.Option(help="AdamW learning rate (cosine decay).")] = 1e-3,
+    lr: Annotated[float, typer.Option(help="AdamW learning rate (cosine decay).")] = 5e-4,
     image_size: Annotated[
         int | None, typer.Option(help="Square input side; default: the backbone's own.")
     ] = None,
@@ -110,7 +112,7 @@ def train_cmd(
             help="none, backbone, or N: freeze the first N stages (-N: all but "
             "the last N). Frozen stages are computed once and cached."
         ),
-    ] = "-1",
+    ] = DEFAULT_FREEZE,
     loss: Annotated[str, typer.Option(help="mse (regression) or bce (on score/100).")] = "mse",
     seed: Annotated[int, typer.Option()] = 0,
     pretrained: Annotated[str, typer.Option(help="imagenet or none.")] = "imagenet",
@@ -160,9 +162,71 @@ def predict_cmd(
     raise typer.Exit(summary.exit_code)
 
 
+@app.command("explain")
+def explain_cmd(
+    run: Annotated[
+        str, typer.Argument(help="A training run folder, or `imagenet` for the bare backbone.")
+    ],
+    paths: Annotated[list[str], typer.Argument(help="Photos, folders (recursive) or globs.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write maps and panels to.")],
+    methods: Annotated[
+        str, typer.Option(help="Comma-separated: vanilla, smoothgrad, gradcam, gradcampp, rise.")
+    ] = "vanilla,smoothgrad,gradcam,gradcampp,rise",
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="score (the default for a run), flag:NAME (a predicted flag's logit) or "
+            "imagenet (the backbone's top class; the default for `imagenet`)."
+        ),
+    ] = None,
+    rise_masks: Annotated[
+        int, typer.Option(min=1, help="RISE masks (centred scores: fewer are needed).")
+    ] = RISE_MASKS,
+    seed: Annotated[int, typer.Option()] = 0,
+    fold: Annotated[int, typer.Option(min=0, help="Which fold's model to explain.")] = 0,
+    sanity: Annotated[
+        bool,
+        typer.Option(
+            "--sanity",
+            help="Also re-initialise the model step by step and "
+            "report how much each map changes (Spearman ρ).",
+        ),
+    ] = False,
+    runtime: Annotated[
+        str, typer.Option(help="Batched passes (RISE, faithfulness): auto, ort or eager.")
+    ] = "auto",
+) -> None:
+    """Saliency maps and their faithfulness: <photo>/<method>.npy|.png, panel.png, summary.json.
+
+    Exit 0 when every photo was explained, 2 when some failed, 1 when none was.
+    """
+    from pawpularity.explain.methods import parse_methods
+    from pawpularity.explain.photos import ExplainConfig, explain_photos
+    from pawpularity.training.predict import collect
+
+    config = ExplainConfig(
+        methods=parse_methods(methods),
+        target=target,
+        rise_masks=rise_masks,
+        seed=seed,
+        fold=fold,
+        sanity=sanity,
+        runtime=runtime,
+    )
+    summary = explain_photos(run, [item.path for item in collect(paths)], out, config)
+    for name, m in summary["means"].items():
+        typer.echo(
+            f"{name:<10} deletion {m['deletion_auc']:.3f}  insertion {m['insertion_auc']:.3f}  "
+            f"{m['seconds']:.2f} s/photo"
+        )
+    typer.echo(f"{summary['explained']} explained, {summary['failed']} failed: {out}/summary.json")
+    raise typer.Exit(0 if not summary["failed"] else (2 if summary["explained"] else 1))
+
+
 def main() -> None:
     """Entry point: run the app, turning the package's own errors into one line and exit 1."""
     tune_malloc()
+    warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
     try:
         app()
     except PawpularityError as e:

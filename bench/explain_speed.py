@@ -1,0 +1,236 @@
+"""Explanation speed against the reference libraries and a plain RISE, measured in one run.
+
+(a) Grad-CAM per photo: ours (channels_last model and input, as `pawpularity explain` runs it)
+    vs pytorch-grad-cam's GradCAM on the same layer of the unconverted model. Goal ≤ 1.0×.
+(b) Vanilla Gradient per photo: ours vs Captum's Saliency(abs=True), the same way. Goal ≤ 1.0×.
+(c) RISE on one photo: ours (centred, RISE_MASKS masks, ONNX Runtime via make_scorer("auto"))
+    vs eager PyTorch with 4000 uncentred masks (the paper's estimator; channels_last model and
+    input, the fastest eager setup here). Goal ≤ 0.10× the time while the Spearman ρ to a
+    converged map (centred, 16000 masks, an independent seed) is at least the eager run's.
+    The one-time ONNX export is timed apart (a fresh cache folder) and excluded.
+With --sweep N1,N2,...: the same RISE comparison on three photos for each N, and the smallest N
+that meets both goals on all of them (how pawpularity.explain.RISE_MASKS was chosen).
+
+    python bench/explain_speed.py [--run RUN] [--photo PATH] [--sweep 500,750,1000,1500]
+
+Without --run, a demo set is built and the default model trained on 2 folds (minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+import torch.nn.functional as F
+from captum.attr import Saliency
+from pytorch_grad_cam import GradCAM
+from scipy.stats import spearmanr
+
+from pawpularity.data.dataset import load_prepared
+from pawpularity.data.demo import PHOTOS_DIR, make_demo
+from pawpularity.explain import RISE_MASKS
+from pawpularity.explain.base import SCORE_COLUMN, Context, Outputs
+from pawpularity.explain.gradcam import gradcam
+from pawpularity.explain.rise import Masks, P, rise
+from pawpularity.explain.runtime import EagerScorer, make_scorer
+from pawpularity.explain.vanilla import vanilla
+from pawpularity.models.backbones import gradcam_layer
+from pawpularity.models.fusion import ModelConfig
+from pawpularity.runtime import tune_malloc
+from pawpularity.training.cv import TrainConfig, train
+from pawpularity.training.run import load_run
+
+PHOTOS = ("dog_beagle_10.jpg", "cat_Bengal_16.jpg", "dog_pug_16.jpg")
+REFERENCE_MASKS, CONVERGED_MASKS = 4000, 16000
+SEEDS = {"ours": 0, "reference": 1, "converged": 1000}  # independent masks for each map
+REPEATS = 10
+T = TypeVar("T")
+
+
+class Column(torch.nn.Module):
+    """The reference libraries' view of the model: the score, one value per photo."""
+
+    def __init__(self, model: Outputs) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)[:, SCORE_COLUMN]
+
+
+def median_times(*fns: Callable[[], object]) -> list[float]:
+    """Median seconds per call of each function, calls interleaved (fair under a busy CPU)."""
+    for fn in fns:
+        fn()
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(REPEATS):
+        for fn, t in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+@torch.inference_mode()
+def eager_uncentred(model: Outputs, x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    """The paper's RISE, Σ y_i m_i / (N p), on eager PyTorch with the same mask recipe."""
+    size = x.shape[-1]
+    total = torch.zeros(size * size, dtype=torch.float64)
+    for m in Masks(n, size, seed=seed).batches(32):
+        y = model(x * m)[:, SCORE_COLUMN]
+        total += (y @ m.reshape(len(m), -1)).double()
+    return (total / (n * P)).float().reshape(size, size)
+
+
+def rho(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Spearman ρ over the pixels of both maps, average-pooled to about 56×56."""
+    k = max(1, a.shape[-1] // 56)
+    pooled = [F.avg_pool2d(m[None, None], k).flatten().numpy() for m in (a, b)]
+    return float(spearmanr(*pooled)[0])
+
+
+def trained_run(tmp: Path) -> Path:
+    print("no --run: building a demo set and training the default model on 2 folds ...")
+    make_demo(tmp / "data", n=96, seed=0)
+    train(tmp / "data", tmp / "run", ModelConfig(), TrainConfig(folds=2))
+    return tmp / "run"
+
+
+def gradient_methods(model: Outputs, layer: str, x: torch.Tensor) -> None:
+    converted = copy.deepcopy(model).to(memory_format=torch.channels_last)
+    ctx = Context(converted, layer, EagerScorer(converted))
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    module = dict(model.net.backbone.named_modules())[layer]
+    with GradCAM(model=Column(model), target_layers=[module]) as cam:
+        ours, theirs = median_times(
+            lambda: gradcam(ctx, x_cl, SCORE_COLUMN),
+            lambda: cam(input_tensor=x, targets=[lambda o: o]),
+        )
+    print(
+        f"(a) Grad-CAM   ours {ours * 1e3:6.1f} ms  pytorch-grad-cam {theirs * 1e3:6.1f} ms  "
+        f"ratio {ours / theirs:.2f}x (goal <= 1.0)"
+    )
+    saliency = Saliency(Column(model))
+    ours, theirs = median_times(
+        lambda: vanilla(ctx, x_cl, SCORE_COLUMN),
+        lambda: saliency.attribute(x.clone().requires_grad_(), abs=True),
+    )
+    print(
+        f"(b) Vanilla    ours {ours * 1e3:6.1f} ms  captum Saliency  {theirs * 1e3:6.1f} ms  "
+        f"ratio {ours / theirs:.2f}x (goal <= 1.0)"
+    )
+
+
+@dataclass
+class Case:
+    """RISE on one photo: the eager reference and ours for each N, against a converged map."""
+
+    eager_s: float
+    eager_rho: float
+    ours: dict[int, tuple[float, float]]  # N → (time ratio to the eager run, ρ)
+
+    def meets(self, n: int) -> bool:
+        ratio, r = self.ours[n]
+        return ratio <= 0.10 and r >= self.eager_rho
+
+
+def rise_case(model: Outputs, ctx: Context, photo: Path, masks: list[int]) -> Case:
+    size = int(model.net.config.image_size or 224)
+    x = load_prepared(photo, size)[None].float() / 255
+    converted = copy.deepcopy(model).to(memory_format=torch.channels_last)
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    eager_uncentred(converted, x_cl, 32, 0)  # warm-up
+    reference, eager_s = timed(
+        partial(eager_uncentred, converted, x_cl, REFERENCE_MASKS, SEEDS["reference"])
+    )
+    maps, seconds = {}, {}
+    for n in masks:  # right after the reference: the machine's load is alike
+        our_ctx = replace(ctx, seed=SEEDS["ours"], rise_masks=n)
+        maps[n], seconds[n] = timed(partial(rise, our_ctx, x, SCORE_COLUMN))
+    converged_ctx = replace(ctx, seed=SEEDS["converged"], rise_masks=CONVERGED_MASKS)
+    converged = rise(converged_ctx, x, SCORE_COLUMN)
+    return Case(
+        eager_s,
+        rho(reference, converged),
+        {n: (seconds[n] / eager_s, rho(maps[n], converged)) for n in masks},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", type=Path, help="a finished training run (default: train one)")
+    parser.add_argument("--photo", type=Path, default=PHOTOS_DIR / PHOTOS[0])
+    parser.add_argument("--sweep", help="comma-separated mask counts to try on three photos")
+    args = parser.parse_args()
+    tune_malloc()  # as the CLI does
+    with tempfile.TemporaryDirectory() as tmp:
+        run = load_run(args.run or trained_run(Path(tmp)))
+        model = Outputs(run.nets[0])
+        layer = gradcam_layer(run.model.backbone, model.net.backbone)
+        print(
+            f"model: {run.path} fold0 ({run.model.backbone}, {run.image_size} px), "
+            f"{torch.get_num_threads()} threads; photo: {args.photo.name}"
+        )
+        x = load_prepared(args.photo, run.image_size)[None].float() / 255
+        gradient_methods(model, layer, x)
+
+        os.environ["PAWPULARITY_CACHE"] = tmp  # a fresh cache: the export is really timed
+        scorer, export_s = timed(partial(make_scorer, model, "auto"))
+        print(
+            f"(c) RISE: {type(scorer).__name__}, one-time ONNX export {export_s:.1f} s "
+            "(excluded below)"
+        )
+        ctx = Context(model, layer, scorer)
+        scorer(x.expand(32, -1, -1, -1))  # the session's first run allocates its buffers
+        masks = sorted({RISE_MASKS, *(int(n) for n in (args.sweep or "").split(",") if n)})
+        case = rise_case(model, ctx, args.photo, masks)
+        ratio, our_rho = case.ours[RISE_MASKS]
+        print(
+            f"    eager {REFERENCE_MASKS} uncentred {case.eager_s:6.1f} s  "
+            f"rho {case.eager_rho:.3f}\n"
+            f"    ours  {RISE_MASKS:4d} centred   {ratio * case.eager_s:6.1f} s  "
+            f"rho {our_rho:.3f}   time ratio {ratio:.3f}x (goal <= 0.10), "
+            f"rho goal {'met' if our_rho >= case.eager_rho else 'MISSED'}\n"
+            f"    (rho: Spearman to a converged map, centred, {CONVERGED_MASKS} masks, "
+            "another seed)"
+        )
+        if args.sweep:
+            others = [PHOTOS_DIR / p for p in PHOTOS if p != args.photo.name][:2]
+            sweep(
+                masks,
+                {args.photo.name: case} | {p.name: rise_case(model, ctx, p, masks) for p in others},
+            )
+
+
+def sweep(masks: list[int], cases: dict[str, Case]) -> None:
+    print(f"\nsweep (per N: time ratio to eager-{REFERENCE_MASKS} / rho; * misses a goal)")
+    print(f"  {'photo':22s} {'eager':>7s} {'rho':>5s} | " + " ".join(f"{n:>13d}" for n in masks))
+    for name, case in cases.items():
+        cells = [
+            f"{case.ours[n][0]:.3f}/{case.ours[n][1]:.3f}{' ' if case.meets(n) else '*'}"
+            for n in masks
+        ]
+        print(f"  {name:22s} {case.eager_s:5.1f} s {case.eager_rho:.3f} | " + " ".join(cells))
+    passing = [n for n in masks if all(case.meets(n) for case in cases.values())]
+    print(f"recommended --rise-masks: {passing[0] if passing else 'none of ' + str(masks)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO ?= pawpularity-demo
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install browser demo test lint format bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+# The browser tests drive Debian's chromium through Playwright (no browser download).
+browser:
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
 # The main job on the embedded demo data: build it, train with 2-fold CV, score the photos.
 demo: install

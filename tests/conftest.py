@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
@@ -14,6 +15,9 @@ from pawpularity.data.schema import FLAGS, ID, TARGET
 from pawpularity.models.fusion import ModelConfig
 from pawpularity.runtime import tune_malloc
 from pawpularity.training.cv import TrainConfig, train
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 MakeKaggleDir = Callable[..., Path]
 
@@ -77,3 +81,25 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_demo(root / "data", n=96, seed=7)
     train(root / "data", root / "run", ModelConfig(), TrainConfig(folds=2, epochs=8))
     return root / "run"
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (`make browser`); Playwright downloads nothing
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for the tests that check what a user sees (report, web page)."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make browser`"
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -1,0 +1,32 @@
+"""The Typer application every command registers on."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pawpularity import __version__
+
+app = typer.Typer(
+    help="Predict, explain and improve the appeal of pet adoption photos (PetFinder.my "
+    "Pawpularity).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pawpularity {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Predict, explain and improve the appeal of pet adoption photos."""

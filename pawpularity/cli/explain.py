@@ -25,7 +25,8 @@ def explain_cmd(
         str | None,
         typer.Option(
             help="score (the default for a run), flag:NAME (a predicted flag's logit) or "
-            "imagenet (the backbone's top class; the default for `imagenet`)."
+            "imagenet (the backbone's top class; the default for `imagenet`) or pet "
+            "(ImageNet's cat and dog classes together: where the pet is)."
         ),
     ] = None,
     rise_masks: Annotated[

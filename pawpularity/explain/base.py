@@ -1,7 +1,8 @@
 """What every explanation method shares: one output matrix, targets as its columns, layer hooks.
 
 A model to explain is reduced to `Outputs`: float pixels in [0, 1] (B×3×S×S) → one row per
-photo holding the score, the 12 flag logits and the 1000 ImageNet logits. A `Target` is a
+photo holding the score, the 12 flag logits, the 1000 ImageNet logits and a pet logit (cats and
+dogs together, to locate the pet whatever its breed). A `Target` is a
 column of that matrix, so gradient methods, RISE, faithfulness and ONNX Runtime all speak the
 same language. Methods are functions `(Context, x, column) -> S×S map` (see `METHODS`).
 """
@@ -23,14 +24,19 @@ from pawpularity.models.fusion import PawpularityNet
 SCORE_COLUMN = 0
 FLAG_COLUMNS = range(1, 1 + len(FLAGS))
 IMAGENET_OFFSET = 1 + len(FLAGS)
+PET_COLUMN = IMAGENET_OFFSET + 1000
+# ImageNet's dog breeds (151–268) and domestic cats (281–285).
+PET_CLASSES = [*range(151, 269), *range(281, 286)]
 
 
 class Outputs(nn.Module):
-    """Pixels in [0, 1] → B×(1 + 12 + 1000): score (with predicted flags), flag, ImageNet logits."""
+    """Pixels in [0, 1] → B×(1 + 12 + 1000 + 1): score (with predicted flags), flag logits,
+    ImageNet logits, pet logit (log-sum-exp of the cat and dog classes)."""
 
     def __init__(self, net: PawpularityNet) -> None:
         super().__init__()
         self.net = net.eval()
+        self.register_buffer("pet_classes", torch.tensor(PET_CLASSES))
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         net = self.net
@@ -38,12 +44,14 @@ class Outputs(nn.Module):
         embedding = net.backbone.forward_head(features, pre_logits=True)
         imagenet = net.backbone.forward_head(features)
         raw, flag_logits = net.head(embedding)
-        return torch.cat([net.to_score(raw).unsqueeze(1), flag_logits, imagenet], dim=1)
+        pet = torch.logsumexp(imagenet.index_select(1, self.pet_classes), dim=1, keepdim=True)
+        return torch.cat([net.to_score(raw).unsqueeze(1), flag_logits, imagenet, pet], dim=1)
 
 
 @dataclass(frozen=True)
 class Target:
-    """What a map explains: `score`, `flag:NAME` or `imagenet` (the photo's top class)."""
+    """What a map explains: `score`, `flag:NAME`, `imagenet` (the photo's top class) or `pet`
+    (ImageNet's cats and dogs together: where the pet is)."""
 
     kind: str
     flag: str | None = None
@@ -53,11 +61,11 @@ class Target:
         kind, _, name = spec.partition(":")
         if kind == "flag" and name in FLAGS:
             return cls("flag", name)
-        if kind in ("score", "imagenet") and not name:
+        if kind in ("score", "imagenet", "pet") and not name:
             return cls(kind)
         raise ConfigError(
-            f"--target must be score, imagenet or flag:NAME with NAME one of {', '.join(FLAGS)}; "
-            f"not {spec!r}"
+            "--target must be score, imagenet, pet or flag:NAME with NAME one of "
+            f"{', '.join(FLAGS)}; not {spec!r}"
         )
 
     def column(self, outputs: torch.Tensor | None = None) -> int:
@@ -66,9 +74,11 @@ class Target:
             return SCORE_COLUMN
         if self.kind == "flag":
             return FLAG_COLUMNS[FLAGS.index(str(self.flag))]
+        if self.kind == "pet":
+            return PET_COLUMN
         if outputs is None:
             raise ValueError("the imagenet target picks the photo's top class: pass its outputs")
-        return IMAGENET_OFFSET + int(outputs[0, IMAGENET_OFFSET:].argmax())
+        return IMAGENET_OFFSET + int(outputs[0, IMAGENET_OFFSET:PET_COLUMN].argmax())
 
     def __str__(self) -> str:
         return f"flag:{self.flag}" if self.kind == "flag" else self.kind
@@ -76,12 +86,14 @@ class Target:
 
 def target_value(outputs: torch.Tensor, column: int) -> torch.Tensor:
     """A positive reading of a column, for curves normalised by the unmasked photo's value:
-    the score itself, a flag's probability, an ImageNet class's softmax probability."""
+    the score itself, a flag's probability, an ImageNet class's (or all pet classes') softmax
+    probability."""
     if column == SCORE_COLUMN:
         return outputs[:, column]
     if column in FLAG_COLUMNS:
         return torch.sigmoid(outputs[:, column])
-    return torch.softmax(outputs[:, IMAGENET_OFFSET:], dim=1)[:, column - IMAGENET_OFFSET]
+    log_probs = outputs[:, column] - torch.logsumexp(outputs[:, IMAGENET_OFFSET:PET_COLUMN], dim=1)
+    return log_probs.exp()
 
 
 class Scorer(Protocol):

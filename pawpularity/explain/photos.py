@@ -109,8 +109,10 @@ def explain_photos(
     net = load_model(run, config.fold, config.seed)
     bare = str(run) == IMAGENET_RUN
     target = Target.parse(config.target or ("imagenet" if bare else "score"))
-    if bare and target.kind != "imagenet":
-        raise ConfigError("the bare ImageNet backbone has no trained score: use --target imagenet")
+    if bare and target.kind not in ("imagenet", "pet"):
+        raise ConfigError(
+            "the bare ImageNet backbone has no trained score: use --target imagenet or pet"
+        )
     main = Explainer(net, config)
     needs_scorer = "rise" in config.methods
     controls = [

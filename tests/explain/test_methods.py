@@ -13,10 +13,13 @@ from pawpularity.errors import ConfigError
 from pawpularity.explain.base import (
     FLAG_COLUMNS,
     IMAGENET_OFFSET,
+    PET_CLASSES,
+    PET_COLUMN,
     SCORE_COLUMN,
     Context,
     Outputs,
     Target,
+    target_value,
 )
 from pawpularity.explain.gradcam import gradcam
 from pawpularity.explain.gradcampp import gradcampp
@@ -114,7 +117,17 @@ def test_targets_parse_and_pick_columns(ctx: Context, photo: torch.Tensor) -> No
     assert Target.parse("score").column(outputs) == SCORE_COLUMN
     assert Target.parse("flag:Eyes").column(outputs) == FLAG_COLUMNS[1]
     top = Target.parse("imagenet").column(outputs)
-    assert top == IMAGENET_OFFSET + int(outputs[0, IMAGENET_OFFSET:].argmax())
+    assert top == IMAGENET_OFFSET + int(outputs[0, IMAGENET_OFFSET:PET_COLUMN].argmax())
+    assert Target.parse("pet").column(outputs) == PET_COLUMN
+
+
+def test_pet_target_is_the_cat_and_dog_probability(ctx: Context, photo: torch.Tensor) -> None:
+    """The shipped photos are cats and dogs: most of ImageNet's probability is on those classes."""
+    outputs = ctx.scorer(photo)
+    probs = torch.softmax(outputs[:, IMAGENET_OFFSET:PET_COLUMN], dim=1)[0]
+    pet = target_value(outputs, PET_COLUMN)
+    assert torch.allclose(pet, probs[PET_CLASSES].sum(), atol=1e-5)
+    assert pet.item() > 0.5
     for bad in ("flag:Tail", "scores", "imagenet:3", "flag"):
         with pytest.raises(ConfigError):
             Target.parse(bad)

@@ -18,6 +18,16 @@ def predict_cmd(
     ],
     out: Annotated[Path, typer.Option("--out", help="CSV to write.")] = Path("preds.csv"),
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    runtime: Annotated[
+        str,
+        typer.Option(help="auto (ONNX Runtime when the run was exported), ort or eager."),
+    ] = "auto",
+    workers: Annotated[
+        int | None, typer.Option(min=0, help="Photo-decoding processes; default: cores - 1.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Keep the rows already in --out, score the rest.")
+    ] = False,
 ) -> None:
     """Score photos (averaging the folds); a photo that fails gets its error in its row.
 
@@ -26,6 +36,6 @@ def predict_cmd(
     from pawpularity.training.predict import collect, predict
     from pawpularity.training.run import load_run
 
-    summary = predict(load_run(run), collect(paths), out, batch_size)
+    summary = predict(load_run(run, runtime), collect(paths), out, batch_size, workers, resume)
     typer.echo(f"{summary.scored} scored, {summary.failed} failed: {out}")
     raise typer.Exit(summary.exit_code)

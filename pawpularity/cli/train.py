@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -46,10 +46,40 @@ def train_cmd(
         Path | None, typer.Option(help="Backbone weights: .safetensors or a PyTorch state dict.")
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
+    head: Annotated[
+        str,
+        typer.Option(help="net (fine-tune the network), or svr / ridge on --embeddings."),
+    ] = "net",
+    embeddings: Annotated[
+        list[Path] | None,
+        typer.Option(help="Folder from `pawpularity embed` (repeat to join several)."),
+    ] = None,
+    no_flags: Annotated[
+        bool, typer.Option("--no-flags", help="--head svr|ridge: leave the 12 flags out.")
+    ] = False,
+    accelerator: Annotated[str, typer.Option(help="auto, cpu, gpu, ... (Lightning).")] = "auto",
+    devices: Annotated[int, typer.Option(min=1, help="Devices (processes) per node.")] = 1,
+    num_nodes: Annotated[int, typer.Option(min=1, help="Machines, e.g. under SLURM.")] = 1,
+    strategy: Annotated[
+        str, typer.Option(help="auto, ddp, ddp_spawn, ... (Lightning); ddp for several devices.")
+    ] = "auto",
 ) -> None:
-    """Train one model per fold (leak-free folds) and write out-of-fold metrics."""
+    """Train one model per fold (leak-free folds) and write out-of-fold metrics.
+
+    --batch-size is the global batch, split over devices × nodes.
+    """
+    from pawpularity.errors import ConfigError
     from pawpularity.models.fusion import ModelConfig
-    from pawpularity.training.cv import TrainConfig, train
+    from pawpularity.training.cv import Devices, TrainConfig, train
+
+    if head == "net" and embeddings:
+        raise ConfigError("--embeddings feed --head svr|ridge; add one of those")
+    if head != "net":
+        from pawpularity.training.head_cv import HeadConfig, train_head
+
+        head_config = HeadConfig(head, folds, seed, flags=not no_flags)
+        _report(train_head(data_dir, embeddings or [], out, head_config, resume=resume), out)
+        return
 
     model = ModelConfig(backbone=backbone, image_size=image_size, loss=loss)
     config = TrainConfig(
@@ -62,6 +92,12 @@ def train_cmd(
         pretrained=pretrained,
         weights=str(weights) if weights else None,
     )
-    metrics = train(data_dir, out, model, config, resume=resume)
+    layout = Devices(accelerator, devices, num_nodes, strategy)
+    metrics = train(data_dir, out, model, config, resume=resume, devices=layout)
+    if metrics:  # empty in the 2nd, 3rd, ... process of a multi-device run
+        _report(metrics, out)
+
+
+def _report(metrics: dict[str, Any], out: Path) -> None:
     typer.echo(json.dumps({k: metrics[k] for k in ("cv_rmse", "baseline_rmse", "fold_rmse")}))
     typer.echo(f"run written to {out}")

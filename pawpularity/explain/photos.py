@@ -66,7 +66,9 @@ def load_model(run: str | Path, fold: int = 0, seed: int = 0) -> PawpularityNet:
         net = build_model(ModelConfig(), pretrained="imagenet")
         net.config.image_size = preprocessing(net.backbone)[2]
         return net.eval()
-    nets = load_run(Path(run)).nets
+    nets = load_run(Path(run), "eager").nets
+    if not nets:
+        raise ConfigError(f"{run} is a --head or blend run, with no network to explain")
     if not 0 <= fold < len(nets):
         raise ConfigError(f"--fold {fold}: {run} has folds 0 to {len(nets) - 1}")
     return nets[fold]

@@ -58,6 +58,24 @@ class TrainConfig:
     weights: str | None = None
 
 
+@dataclass(frozen=True)
+class Devices:
+    """Where training runs (Lightning's Trainer arguments); not part of the run's identity.
+
+    With several devices or nodes, `batch_size` stays the global batch: each process takes
+    batch_size / (devices × nodes) rows of every step, so results do not depend on the layout.
+    """
+
+    accelerator: str = "auto"
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+
+    @property
+    def world(self) -> int:
+        return self.devices * self.num_nodes
+
+
 class Rows(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
     """Some rows of a data set as (input, flags, target); item j is view j % views of a row."""
 
@@ -89,19 +107,31 @@ def train(
     config: TrainConfig,
     resume: bool = False,
     callbacks: Sequence[L.Callback] = (),
+    devices: Devices = Devices(),
 ) -> dict[str, Any]:
-    """Train one model per fold on a Kaggle-layout folder into the run folder `out`."""
+    """Train one model per fold on a Kaggle-layout folder into the run folder `out`.
+
+    Under DDP every process runs this function; only the first one writes files, and the others
+    return an empty dict.
+    """
     start = time.perf_counter()
+    if config.batch_size % devices.world:
+        raise ConfigError(
+            f"--batch-size {config.batch_size} is the global batch: make it a multiple of "
+            f"devices × nodes ({devices.world})"
+        )
+    lead = is_lead_process()
     table = read_table(Path(data_dir) / "train.csv")
     paths = [image_path(data_dir, i) for i in table[ID]]
-    _check_present(paths)
+    check_present(paths)
     torch.manual_seed(config.seed)  # random starting weights (--pretrained none) are seeded too
     backbone = create_backbone(model.backbone, config.pretrained, _path(config.weights))
     model = replace(model, image_size=model.image_size or preprocessing(backbone)[2])
     template = PawpularityNet(backbone, model)
     cut = apply_freeze(template, config.freeze)
-    _start_run(out, data_dir, model, config, resume)
-    folds = _folds(out, table, paths, config)
+    if lead:
+        start_run(out, _wanted(data_dir, model, config), resume)
+    folds = run_folds(out, table, paths, config.folds, config.seed, write=lead)
     todo = [k for k in range(config.folds) if not (out / f"fold{k}" / "predictions.csv").is_file()]
     prep_seconds = 0.0
     if todo:
@@ -120,14 +150,18 @@ def train(
             module = FoldModule(net, cut, cached, config.lr, config.epochs, config.seed * 1000 + k)
             views = VIEWS if cached else 1
             train_data = Rows(x, flags, targets, train_rows, views, cached)
-            _fit(module, out / f"fold{k}", config, train_data, callbacks)
+            _fit(module, out / f"fold{k}", config, train_data, callbacks, devices)
+            if not lead:
+                continue
             preds = _predict(module, Rows(x, flags, targets, val_rows, 1, cached))
             preds.insert(0, ID, table[ID].to_numpy()[val_rows])
             preds.insert(1, "target", targets[val_rows].numpy())
             preds.insert(2, "baseline", float(targets[train_rows].mean()))
             preds["seconds"] = time.perf_counter() - fold_start
             _finish_fold(net, preds, out / f"fold{k}")
-    return _summarise(out, table, config.folds, prep_seconds)
+    if not lead:
+        return {}
+    return summarise(out, table, config.folds, prep_seconds)
 
 
 def _inputs(template: PawpularityNet, cut: int, paths: list[Path]) -> tuple[Any, bool]:
@@ -152,8 +186,13 @@ def _inputs(template: PawpularityNet, cut: int, paths: list[Path]) -> tuple[Any,
 def _finish_fold(net: PawpularityNet, preds: pd.DataFrame, fold_dir: Path) -> None:
     """Save the fold's model, then its predictions (their presence marks the fold as done)."""
     save_weights(net.to(memory_format=torch.contiguous_format), fold_dir)
-    _write_csv(preds, fold_dir / "predictions.csv")
+    write_fold_predictions(preds, fold_dir)
     (fold_dir / "last.ckpt").unlink(missing_ok=True)
+
+
+def write_fold_predictions(preds: pd.DataFrame, fold_dir: Path) -> None:
+    """fold<k>/predictions.csv (its presence marks the fold as done) and a line on stderr."""
+    write_csv(preds, fold_dir / "predictions.csv")
     tqdm.write(
         f"{fold_dir.name}: rmse {rmse(preds['target'], preds['prediction']):.3f} "
         f"(baseline {rmse(preds['target'], preds['baseline']):.3f})",
@@ -167,11 +206,12 @@ def _fit(
     config: TrainConfig,
     data: Rows,
     callbacks: Sequence[L.Callback],
+    devices: Devices,
 ) -> None:
     workers = min(4, (os.cpu_count() or 2) - 1) if isinstance(data.x, ImageFiles) else 0
     loader = DataLoader(
         data,
-        batch_size=config.batch_size,
+        batch_size=config.batch_size // devices.world,
         sampler=EpochSampler(len(data.rows), data.views, module.seed),
         drop_last=len(data.rows) >= 2 * config.batch_size,
         num_workers=workers,
@@ -184,8 +224,11 @@ def _fit(
     with _quiet_lightning():
         trainer = L.Trainer(
             max_epochs=config.epochs,
-            accelerator="auto",
-            devices=1,
+            accelerator=devices.accelerator,
+            devices=devices.devices,
+            num_nodes=devices.num_nodes,
+            strategy=devices.strategy,
+            use_distributed_sampler=False,  # EpochSampler shards itself
             logger=False,
             enable_checkpointing=False,
             enable_model_summary=False,
@@ -203,8 +246,9 @@ class _EpochCheckpoint(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         tmp = self.path.with_suffix(".tmp")
-        trainer.save_checkpoint(tmp)
-        os.replace(tmp, self.path)
+        trainer.save_checkpoint(tmp)  # every process takes part; the first one writes
+        if trainer.is_global_zero:
+            os.replace(tmp, self.path)
 
 
 @torch.inference_mode()
@@ -227,7 +271,14 @@ def _predict(module: FoldModule, data: Rows) -> pd.DataFrame:
     return frame
 
 
-def _summarise(out: Path, table: pd.DataFrame, n_folds: int, prep_seconds: float) -> dict[str, Any]:
+def summarise(
+    out: Path,
+    table: pd.DataFrame,
+    n_folds: int,
+    prep_seconds: float,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """RUN/oof.csv and RUN/metrics.json from the folds' predictions.csv (plus `extra` keys)."""
     parts = [
         pd.read_csv(out / f"fold{k}" / "predictions.csv", dtype={ID: str}) for k in range(n_folds)
     ]
@@ -236,7 +287,7 @@ def _summarise(out: Path, table: pd.DataFrame, n_folds: int, prep_seconds: float
     preds = pd.concat(parts, ignore_index=True)
     order = {image_id: i for i, image_id in enumerate(table[ID])}
     preds = preds.iloc[np.argsort(preds[ID].map(order).to_numpy())].reset_index(drop=True)
-    _write_csv(preds[[ID, "fold", "target", "prediction"]], out / "oof.csv")
+    write_csv(preds[[ID, "fold", "target", "prediction"]], out / "oof.csv")
     truth = table.set_index(ID).loc[preds[ID], list(FLAGS)].to_numpy()
     metrics = {
         "cv_rmse": rmse(preds["target"], preds["prediction"]),
@@ -247,22 +298,25 @@ def _summarise(out: Path, table: pd.DataFrame, n_folds: int, prep_seconds: float
         "n": len(preds),
         "folds": n_folds,
         "seconds": round(prep_seconds + float(sum(p["seconds"].iloc[0] for p in parts)), 1),
+        **(extra or {}),
     }
     write_json(out / "metrics.json", metrics)
     return metrics
 
 
-def _start_run(
-    out: Path, data_dir: Path, model: ModelConfig, config: TrainConfig, resume: bool
-) -> None:
-    """Write RUN/config.json, or on --resume check that it describes the same run."""
-    wanted: dict[str, Any] = {
+def _wanted(data_dir: Path, model: ModelConfig, config: TrainConfig) -> dict[str, Any]:
+    return {
         "pawpularity": __version__,
         "data": str(Path(data_dir).resolve()),
         "model": model.to_dict(),
         "train": asdict(config),
         "flags": list(FLAGS),
     }
+
+
+def start_run(out: Path, wanted: dict[str, Any], resume: bool) -> None:
+    """Write RUN/config.json, or on --resume check that its settings (the dict-valued parts of
+    `wanted`) are the same."""
     path = out / "config.json"
     if path.is_file():
         if not resume:
@@ -272,8 +326,9 @@ def _start_run(
         saved = read_json(path)
         diff = [
             f"{part}.{k}"
-            for part in ("model", "train")
-            for k in wanted[part]
+            for part, value in wanted.items()
+            if isinstance(value, dict)
+            for k in value
             if saved.get(part, {}).get(k) != wanted[part][k]
         ]
         if diff:
@@ -284,7 +339,9 @@ def _start_run(
     write_json(path, wanted)
 
 
-def _folds(out: Path, table: pd.DataFrame, paths: list[Path], config: TrainConfig) -> np.ndarray:
+def run_folds(
+    out: Path, table: pd.DataFrame, paths: list[Path], n_folds: int, seed: int, write: bool = True
+) -> np.ndarray:
     """Fold of each row: read back from RUN/folds.csv, or assigned once and saved there."""
     path = out / "folds.csv"
     if path.is_file():
@@ -292,14 +349,15 @@ def _folds(out: Path, table: pd.DataFrame, paths: list[Path], config: TrainConfi
         if list(saved[ID]) != list(table[ID]):
             raise RunError(f"{path}: does not match the rows of train.csv; start a new run")
         return saved["fold"].to_numpy()
-    if config.folds < 2:
+    if n_folds < 2:
         raise ConfigError("--folds must be at least 2 (out-of-fold metrics need a held-out fold)")
-    folds = assign_folds(paths, table[TARGET].to_numpy(), config.folds, config.seed)
-    _write_csv(pd.DataFrame({ID: table[ID], "fold": folds}), path)
+    folds = assign_folds(paths, table[TARGET].to_numpy(), n_folds, seed)
+    if write:
+        write_csv(pd.DataFrame({ID: table[ID], "fold": folds}), path)
     return folds
 
 
-def _check_present(paths: list[Path]) -> None:
+def check_present(paths: list[Path]) -> None:
     missing = [p for p in paths if not p.is_file()]
     if missing:
         raise DataError(
@@ -308,7 +366,7 @@ def _check_present(paths: list[Path]) -> None:
         )
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     frame.to_csv(tmp, index=False, lineterminator="\n")
     os.replace(tmp, path)
@@ -319,7 +377,16 @@ def _path(value: str | None) -> Path | None:
 
 
 def _device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    """This process's device for caching: its own GPU under DDP (LOCAL_RANK), else the CPU."""
+    return f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if torch.cuda.is_available() else "cpu"
+
+
+def is_lead_process() -> bool:
+    """False in the 2nd, 3rd, ... process of a DDP job, known from the launchers' variables
+    (Lightning's own, torchrun, SLURM) before any process group exists."""
+    env = os.environ
+    ranks = (env.get(k) for k in ("RANK", "SLURM_PROCID", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK"))
+    return all(int(r or 0) == 0 for r in ranks)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ import math
 
 import lightning as L
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch.utils.data import Sampler
 
@@ -24,7 +25,12 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 class EpochSampler(Sampler[int]):
-    """A seeded shuffle per epoch over n items, each taken in one of `views` cached views."""
+    """A seeded shuffle per epoch over n items, each taken in one of `views` cached views.
+
+    Under DDP each of the W processes takes every W-th item of the same shuffle (padded to a
+    multiple of W), so with a per-device batch of B/W the W processes together see exactly
+    the batches of B that one process would.
+    """
 
     def __init__(self, n: int, views: int, seed: int) -> None:
         self.n, self.views, self.seed, self.epoch = n, views, seed, 0
@@ -33,13 +39,23 @@ class EpochSampler(Sampler[int]):
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.n
+        return -(-self.n // _world()[1])
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         g = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
         order = torch.randperm(self.n, generator=g)
         view = torch.randint(self.views, (self.n,), generator=g)
-        return iter((order * self.views + view).tolist())
+        items = (order * self.views + view).tolist()
+        rank, world = _world()
+        items += items[: len(self) * world - self.n]
+        return iter(items[rank::world])
+
+
+def _world() -> tuple[int, int]:
+    """(rank, number of processes) of the running DDP group; (0, 1) without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

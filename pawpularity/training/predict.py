@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import csv
 import glob
-import os
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +16,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pawpularity.data.dataset import load_prepared
 from pawpularity.data.images import IMAGE_SUFFIXES
 from pawpularity.data.schema import FLAGS, ID, image_path, read_table
-from pawpularity.errors import DataError, ImageError
+from pawpularity.errors import DataError
+from pawpularity.training.embeddings import photo_loader
 from pawpularity.training.run import Run
 
 COLUMNS = ("path", "score", *FLAGS, "error")
@@ -74,21 +73,39 @@ def _csv_items(path: Path) -> list[Item]:
     ]
 
 
-def predict(run: Run, items: Sequence[Item], out: Path, batch_size: int = 32) -> Summary:
-    """Write one row per item to `out` as results come (partial results survive a crash)."""
+def predict(
+    run: Run,
+    items: Sequence[Item],
+    out: Path,
+    batch_size: int = 32,
+    workers: int | None = None,
+    resume: bool = False,
+) -> Summary:
+    """Write one row per item to `out` as results come (partial results survive a crash).
+
+    Photos are decoded by `workers` processes ahead of the model, so memory stays bounded by a
+    few batches whatever the number of photos. resume: keep the rows already in `out` (a
+    half-written last line is dropped) and score only the photos not listed there.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
-    scored = failed = 0
-    bar = tqdm(total=len(items), unit="img", desc="scoring", leave=False)
-    with out.open("w", newline="") as f, ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+    previous = _rows_done(out) if resume and out.is_file() else None
+    done = {row[0] for row in previous or []}
+    todo = [it for it in items if str(it.path) not in done]
+    scored = sum(1 for row in previous or [] if row[1])
+    failed = len(previous or []) - scored
+    bar = tqdm(total=len(items), initial=len(items) - len(todo), unit="img", desc="scoring")
+    loader = photo_loader([it.path for it in todo], run.image_size, 0, batch_size, workers)
+    with out.open("a" if previous is not None else "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for batch in _chunks(items, batch_size):
-            loaded = list(pool.map(lambda it: _load(it.path, run.image_size), batch))
-            good = [(i, x) for i, x in enumerate(loaded) if isinstance(x, torch.Tensor)]
-            cells = {i: ["", *[""] * len(FLAGS), str(x)] for i, x in enumerate(loaded)}
+        if previous is None:
+            writer.writerow(COLUMNS)
+        for index, pixels, errors in loader:
+            batch = [todo[i] for i in index.tolist()]
+            good = [i for i, e in enumerate(errors) if not e]
+            cells = {i: ["", *[""] * len(FLAGS), e] for i, e in enumerate(errors)}
             if good:
-                s, p = run(torch.stack([x for _, x in good]), _flags([batch[i] for i, _ in good]))
-                for (i, _), score, prob in zip(good, s.tolist(), p.tolist(), strict=True):
+                s, p = run(pixels[good], _flags([batch[i] for i in good]))
+                for i, score, prob in zip(good, s.tolist(), p.tolist(), strict=True):
                     cells[i] = [f"{score:.3f}", *(f"{v:.4f}" for v in prob), ""]
             writer.writerows([item.path, *cells[i]] for i, item in enumerate(batch))
             f.flush()
@@ -98,11 +115,16 @@ def predict(run: Run, items: Sequence[Item], out: Path, batch_size: int = 32) ->
     return Summary(scored, failed)
 
 
-def _load(path: Path, size: int) -> torch.Tensor | str:
-    try:
-        return load_prepared(path, size)
-    except ImageError as e:
-        return str(e)
+def _rows_done(out: Path) -> list[list[str]]:
+    """(path, score, ...) rows of an earlier predictions file, its torn last line cut off."""
+    text = out.read_text()
+    if not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+        out.write_text(text)
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or tuple(rows[0]) != COLUMNS:
+        raise DataError(f"{out}: not a predictions file of this version; --resume needs one")
+    return rows[1:]
 
 
 def _flags(items: Sequence[Item]) -> torch.Tensor | None:
@@ -111,8 +133,3 @@ def _flags(items: Sequence[Item]) -> torch.Tensor | None:
         return None
     nan = (float("nan"),) * len(FLAGS)
     return torch.tensor([it.flags if it.flags is not None else nan for it in items])
-
-
-def _chunks(items: Sequence[Item], n: int) -> Iterator[Sequence[Item]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]

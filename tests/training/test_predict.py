@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from pawpularity.cli import app
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import RunError
-from pawpularity.training.run import load_run
+from pawpularity.training.run import Run, load_run
 from tests.conftest import PETS, MakeKaggleDir
 
 COLUMNS = ["path", "score", *FLAGS, "error"]
@@ -133,3 +133,33 @@ def test_file_like_uploads_and_odd_sizes_prepare_to_the_run_size(tiny_run: Path)
     buffer.seek(0)
     x = prepare(load_image(buffer, name="upload.png"), load_run(tiny_run).image_size)
     assert x.shape == (3, 64, 64)
+
+
+def test_resume_scores_only_what_is_missing(tiny_run: Path, tmp_path: Path) -> None:
+    from pawpularity.training.predict import collect, predict
+
+    photos = sorted(PETS.glob("*.jpg"))[:6]
+    (tmp_path / "broken.jpg").write_text("not a photo")
+    items = collect([*photos, tmp_path / "broken.jpg"])
+    run, out = load_run(tiny_run), tmp_path / "p.csv"
+    predict(run, items[:3], out, batch_size=2, workers=0)
+    whole = out.read_text()
+    with out.open("a") as f:  # a crash in the middle of a line
+        f.write(f"{items[3].path},12.3")
+    calls: list[int] = []
+    counting = Run(run.path, run.model, run.nets, lambda x, f: (calls.append(len(x)), run(x, f))[1])
+    summary = predict(counting, items, out, batch_size=2, workers=1, resume=True)
+    assert sum(calls) == 3 and (summary.scored, summary.failed) == (6, 1)
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert list(frame["path"]) == [str(it.path) for it in items]
+    assert out.read_text().startswith(whole)
+    fresh = tmp_path / "fresh.csv"
+    predict(run, items, fresh, batch_size=4, workers=0)
+    assert np.allclose(
+        pd.to_numeric(frame["score"].iloc[:6]), pd.read_csv(fresh)["score"].iloc[:6], atol=1e-3
+    )
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    from pawpularity.errors import DataError
+
+    with pytest.raises(DataError, match="not a predictions file"):
+        predict(run, items, tmp_path / "other.csv", resume=True)

@@ -1,0 +1,46 @@
+"""`pawpularity embed`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pawpularity.cli.app import app
+from pawpularity.models import DEFAULT_BACKBONE
+
+
+@app.command("embed")
+def embed_cmd(
+    data: Annotated[
+        Path, typer.Argument(help="Kaggle-layout folder (its train.csv rows) or a photo folder.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Embeddings folder to write.")],
+    backbone: Annotated[str, typer.Option(help="Any backbone `train` takes.")] = DEFAULT_BACKBONE,
+    image_size: Annotated[
+        int | None, typer.Option(help="Square input side; default: the backbone's own.")
+    ] = None,
+    tta: Annotated[str, typer.Option(help="none, or flip: mean with the mirror image.")] = "none",
+    runtime: Annotated[
+        str, typer.Option(help="auto (ONNX Runtime when it works), ort or eager.")
+    ] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    pretrained: Annotated[str, typer.Option(help="imagenet or none.")] = "imagenet",
+    weights: Annotated[
+        Path | None, typer.Option(help="Backbone weights: .safetensors or a PyTorch state dict.")
+    ] = None,
+) -> None:
+    """Pooled backbone features of every photo, for `train --head svr|ridge`.
+
+    Streams in batches; run the same command again to finish an interrupted one. A photo that
+    cannot be read gets a NaN row and its error in ids.csv.
+    """
+    from pawpularity.training.embeddings import EmbedConfig, embed
+
+    config = EmbedConfig(backbone, image_size, tta, pretrained, str(weights) if weights else None)
+    result = embed(data, out, config, runtime, batch_size)
+    failed = sum(1 for e in result.errors if e)
+    typer.echo(f"{len(result.ids)} photos × {result.features.shape[1]} features: {out}")
+    if failed:
+        typer.echo(f"{failed} photos could not be read: see {out / 'ids.csv'}", err=True)

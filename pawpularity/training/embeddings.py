@@ -1,0 +1,261 @@
+"""Pooled backbone features of every photo, streamed to disk in batches, resumable.
+
+DIR/embeddings.npy   N×D float32, one row per photo (NaN where the photo could not be read)
+DIR/ids.csv          Id, path, error
+DIR/meta.json        backbone, weights, image_size, mean, std, tta, dim, n, done
+
+While running, rows go to DIR/embeddings.partial.npy (a memory map) and `done` in meta.json
+counts the rows safely on disk; the same command again continues from there.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from numpy.lib.format import open_memmap
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from pawpularity.data.dataset import load_prepared
+from pawpularity.data.schema import ID, image_path, read_table
+from pawpularity.errors import ConfigError, DataError, ImageError, RunError
+from pawpularity.models.backbones import create_backbone, embedding_size, preprocessing
+from pawpularity.models.checkpoint import read_json, write_json
+from pawpularity.models.embedder import Embedder, unit_pixels
+from pawpularity.models.onnx import OrtModule, cached_export, weights_key
+
+RUNTIMES = ("auto", "ort", "eager")
+TTAS = ("none", "flip")
+EMBEDDINGS, PARTIAL, IDS, META = "embeddings.npy", "embeddings.partial.npy", "ids.csv", "meta.json"
+FLUSH_EVERY = 8  # batches between progress records (a crash loses at most this much work)
+
+Features = Callable[[torch.Tensor], torch.Tensor]  # B×3×S×S pixels in [0, 1] → B×D
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    backbone: str
+    image_size: int | None = None  # None: the backbone's own
+    tta: str = "none"
+    pretrained: str = "imagenet"
+    weights: str | None = None
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """A finished embeddings folder, read back: features, their Ids, and how they were made."""
+
+    path: Path
+    features: np.ndarray
+    ids: list[str]
+    errors: list[str]  # "" where the photo was read
+    meta: dict[str, Any]
+
+
+def photos(data: Path) -> tuple[list[str], list[Path]]:
+    """(Ids, paths): the rows of DATA/train.csv, or every photo under a plain folder."""
+    if (data / "train.csv").is_file():
+        ids = [str(i) for i in read_table(data / "train.csv")[ID]]
+        return ids, [image_path(data, i) for i in ids]
+    from pawpularity.training.predict import collect
+
+    paths = [item.path for item in collect([data])]
+    base = data if data.is_dir() else data.parent
+    return [str(p.relative_to(base)) if p.is_relative_to(base) else str(p) for p in paths], paths
+
+
+def embed(
+    data: Path, out: Path, config: EmbedConfig, runtime: str = "auto", batch_size: int = 32
+) -> Embeddings:
+    """Write the pooled features of every photo of `data` to `out` (continues a partial run)."""
+    if config.tta not in TTAS:
+        raise ConfigError(f"--tta must be one of {', '.join(TTAS)}, not {config.tta!r}")
+    ids, paths = photos(Path(data))
+    backbone = embedding_backbone(config.backbone, config.pretrained, config.weights)
+    mean, std, default_size = preprocessing(backbone)
+    size = config.image_size or default_size
+    meta: dict[str, Any] = {
+        "backbone": config.backbone,
+        "pretrained": config.pretrained,
+        "weights": str(Path(config.weights).resolve()) if config.weights else None,
+        "image_size": size,
+        "mean": list(mean),
+        "std": list(std),
+        "tta": config.tta,
+        "dim": embedding_size(backbone),
+        "n": len(ids),
+        "data": str(Path(data).resolve()),
+    }
+    done = _start(out, meta, ids, paths)
+    if done < len(ids):
+        features = features_fn(Embedder(backbone, config.tta == "flip"), size, runtime)
+        _fill(out, meta, paths, done, features, batch_size)
+    return load_embeddings(out)
+
+
+def embedding_backbone(name: str, pretrained: str, weights: str | None) -> Any:
+    """The backbone as `create_backbone` gives it; random weights (--pretrained none) are seeded,
+    so scoring later rebuilds the very same ones."""
+    torch.manual_seed(0)
+    return create_backbone(name, pretrained, Path(weights) if weights else None)
+
+
+def _start(out: Path, meta: dict[str, Any], ids: list[str], paths: list[Path]) -> int:
+    """Rows already done: 0 for a new folder, `done` when continuing the same settings."""
+    if (out / META).is_file():
+        saved = read_json(out / META)
+        differ = [k for k in meta if saved.get(k) != meta[k]]
+        if differ:
+            raise RunError(
+                f"{out} holds embeddings made with other settings ({', '.join(differ)}): "
+                "pick a new --out"
+            )
+        if (out / EMBEDDINGS).is_file():
+            return len(ids)
+        if (out / PARTIAL).is_file():
+            return int(saved.get("done", 0))
+    elif out.exists() and any(out.iterdir()):
+        raise RunError(f"{out} exists and is not an embeddings folder: pick a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame({ID: ids, "path": [str(p) for p in paths], "error": ""})
+    frame.to_csv(out / IDS, index=False, lineterminator="\n")
+    open_memmap(out / PARTIAL, mode="w+", dtype=np.float32, shape=(len(ids), meta["dim"]))
+    write_json(out / META, {**meta, "done": 0})
+    return 0
+
+
+def _fill(
+    out: Path,
+    meta: dict[str, Any],
+    paths: list[Path],
+    done: int,
+    features: Features,
+    batch_size: int,
+) -> None:
+    rows = open_memmap(out / PARTIAL, mode="r+")
+    table = pd.read_csv(out / IDS, dtype=str, keep_default_na=False)
+    loader = photo_loader(paths, meta["image_size"], done, batch_size)
+    bar = tqdm(total=len(paths), initial=done, unit="img", desc="embedding", leave=False)
+    for b, (index, pixels, errors) in enumerate(loader):
+        good = [i for i, e in enumerate(errors) if not e]
+        block = np.full((len(index), rows.shape[1]), np.nan, np.float32)
+        if good:
+            block[good] = features(unit_pixels(pixels[good])).numpy()
+        rows[int(index[0]) : int(index[-1]) + 1] = block
+        for i, e in zip(index.tolist(), errors, strict=True):
+            if e:
+                table.loc[i, "error"] = e
+        bar.update(len(index))
+        if (b + 1) % FLUSH_EVERY == 0 or int(index[-1]) + 1 == len(paths):
+            _record(out, rows, table, meta, int(index[-1]) + 1)
+    bar.close()
+    del rows
+    os.replace(out / PARTIAL, out / EMBEDDINGS)
+
+
+def _record(
+    out: Path, rows: np.memmap, table: pd.DataFrame, meta: dict[str, Any], done: int
+) -> None:
+    """Make the first `done` rows durable: data, then errors, then the count that promises them."""
+    rows.flush()
+    tmp = out / f"{IDS}.tmp"
+    table.to_csv(tmp, index=False, lineterminator="\n")
+    os.replace(tmp, out / IDS)
+    write_json(out / META, {**meta, "done": done})
+
+
+class PhotoRows(Dataset[tuple[int, torch.Tensor, str]]):
+    """Photos i0.. as (index, uint8 3×S×S, error): a broken photo gives zeros and its error."""
+
+    def __init__(self, paths: Sequence[Path], size: int, start: int = 0) -> None:
+        self.paths, self.size, self.start = paths, size, start
+
+    def __len__(self) -> int:
+        return len(self.paths) - self.start
+
+    def __getitem__(self, j: int) -> tuple[int, torch.Tensor, str]:
+        i = self.start + j
+        try:
+            return i, load_prepared(self.paths[i], self.size), ""
+        except ImageError as e:
+            return i, torch.zeros(3, self.size, self.size, dtype=torch.uint8), str(e)
+
+
+def photo_loader(
+    paths: Sequence[Path], size: int, start: int, batch_size: int, workers: int | None = None
+) -> DataLoader[tuple[int, torch.Tensor, str]]:
+    """Batches of (indices, pixels, errors) decoded by worker processes ahead of the model."""
+    workers = default_workers() if workers is None else workers
+    return DataLoader(
+        PhotoRows(paths, size, start),
+        batch_size=batch_size,
+        num_workers=workers,
+        prefetch_factor=4 if workers else None,
+    )
+
+
+def default_workers() -> int:
+    """Decoding processes: one core stays with the model, up to 4 decode."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def features_fn(embedder: Embedder, size: int, runtime: str = "auto") -> Features:
+    """The embedder on ONNX Runtime (exported once, cached) or eager PyTorch; see RUNTIMES."""
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"--runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    if runtime != "eager":
+        try:
+            key = weights_key(embedder, f"embedder|{size}|{embedder.tta}")
+            example = (torch.rand(2, 3, size, size),)
+            return graph_features(
+                OrtModule(cached_export(embedder, example, key, (["pixels"], ["features"])))
+            )
+        except ConfigError as e:
+            if runtime == "ort":
+                raise
+            warnings.warn(f"embeddings run on eager PyTorch (slower): {e}", stacklevel=2)
+    fast = embedder.to(memory_format=torch.channels_last)
+
+    @torch.inference_mode()
+    def eager(x: torch.Tensor) -> torch.Tensor:
+        return fast(x.contiguous(memory_format=torch.channels_last))
+
+    return eager
+
+
+def graph_features(graph: OrtModule) -> Features:
+    """An exported embedder (pixels → features) as a features function."""
+    return lambda x: graph(x)[0]
+
+
+def load_embeddings(path: Path) -> Embeddings:
+    """A finished embeddings folder, checked: shape, Ids and meta agree."""
+    path = Path(path)
+    if not (path / META).is_file():
+        raise DataError(f"{path}: not an embeddings folder (make one with `pawpularity embed`)")
+    meta = read_json(path / META)
+    if not (path / EMBEDDINGS).is_file():
+        raise DataError(
+            f"{path}: unfinished ({meta.get('done', 0)} of {meta.get('n', '?')} photos); run the "
+            "same `pawpularity embed` command again to finish it"
+        )
+    try:
+        features = np.load(path / EMBEDDINGS, mmap_mode="r", allow_pickle=False)
+        table = pd.read_csv(path / IDS, dtype=str, keep_default_na=False)
+        ids, errors = list(table[ID]), list(table["error"])
+    except (OSError, ValueError, KeyError, pd.errors.ParserError) as e:
+        raise DataError(f"{path}: garbled embeddings folder ({e}); make it again") from e
+    if features.ndim != 2 or features.shape != (len(ids), meta.get("dim")):
+        raise DataError(
+            f"{path}: {EMBEDDINGS} has shape {features.shape} but {IDS} lists {len(ids)} photos "
+            f"of {meta.get('dim')} features; make it again"
+        )
+    return Embeddings(path, features, ids, errors, meta)

@@ -1,0 +1,180 @@
+"""Cross-validated scikit-learn heads on saved embeddings, and such runs loaded for scoring.
+
+The run folder is laid out as for the network heads (cv.py): config.json (kind "head"),
+folds.csv (the same leak-free folds), fold<k>/head.safetensors, fold<k>/predictions.csv,
+oof.csv, metrics.json. Scoring new photos re-embeds them with each source's backbone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from pawpularity import __version__
+from pawpularity.data.folds import near_duplicate_groups
+from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
+from pawpularity.errors import ConfigError, DataError, RunError
+from pawpularity.models.embedder import Embedder, resized, unit_pixels
+from pawpularity.training.cv import (
+    check_present,
+    run_folds,
+    start_run,
+    summarise,
+    write_fold_predictions,
+)
+from pawpularity.training.embeddings import (
+    Features,
+    embedding_backbone,
+    features_fn,
+    graph_features,
+    load_embeddings,
+)
+from pawpularity.training.heads import HEADS, FoldHead, fit_head
+
+# What a run keeps of each embeddings folder's meta.json: enough to embed new photos alike.
+SOURCE_KEYS = ("backbone", "pretrained", "weights", "image_size", "tta", "dim")
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    head: str = "svr"
+    folds: int = 5
+    seed: int = 0
+    flags: bool = True  # the 12 flags join the features (predicted for photos without them)
+
+
+def train_head(
+    data_dir: Path,
+    embeddings: Sequence[Path],
+    out: Path,
+    config: HeadConfig,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """Fit one head per fold on the embeddings of DATA's photos; metrics as for `train`."""
+    start = time.perf_counter()
+    if config.head not in HEADS:
+        raise ConfigError(f"--head must be one of {', '.join(HEADS)} or net, not {config.head!r}")
+    if not embeddings:
+        raise DataError("--head needs --embeddings DIR (make it with `pawpularity embed DATA`)")
+    table = read_table(Path(data_dir) / "train.csv")
+    paths = [image_path(data_dir, i) for i in table[ID]]
+    check_present(paths)
+    x, sources = _features(list(table[ID]), embeddings)
+    start_run(out, _wanted(data_dir, config, sources), resume)
+    folds = run_folds(out, table, paths, config.folds, config.seed)
+    groups = near_duplicate_groups(paths)
+    flags = table[list(FLAGS)].to_numpy(np.float64)
+    target = table[TARGET].to_numpy(np.float64)
+    prep_seconds = time.perf_counter() - start
+    for k in range(config.folds):
+        fold_dir = out / f"fold{k}"
+        if (fold_dir / "predictions.csv").is_file():
+            continue
+        fold_start = time.perf_counter()
+        tr, va = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+        head = fit_head(
+            config.head, x[tr], flags[tr], target[tr], groups[tr], config.flags, config.seed
+        )
+        head.save(fold_dir)
+        score, probs = head.predict(x[va], flags[va])
+        free, _ = head.predict(x[va], None)
+        preds = pd.DataFrame(
+            {
+                ID: table[ID].to_numpy()[va],
+                "target": target[va],
+                "baseline": float(target[tr].mean()),
+                "prediction": score,
+                "prediction_no_flags": free,
+            }
+            | {f"p_{flag}": probs[:, i] for i, flag in enumerate(FLAGS)}
+        )
+        preds["seconds"] = time.perf_counter() - fold_start
+        write_fold_predictions(preds, fold_dir)
+    params = [FoldHead.load(out / f"fold{k}", config.head).params for k in range(config.folds)]
+    return summarise(out, table, config.folds, prep_seconds, {"head_params": params})
+
+
+def _features(ids: list[str], dirs: Sequence[Path]) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """The embeddings of `ids`, side by side over the folders, and each folder's description."""
+    blocks, sources = [], []
+    for d in dirs:
+        e = load_embeddings(Path(d))
+        where = {i: r for r, i in enumerate(e.ids)}
+        missing = [i for i in ids if i not in where]
+        if missing:
+            raise DataError(
+                f"{d}: {len(missing)} of {len(ids)} Ids of train.csv have no embedding, e.g. "
+                f"{missing[0]} (embed the same DATA folder)"
+            )
+        block = np.asarray(e.features[[where[i] for i in ids]], np.float64)
+        broken = [ids[r] for r in np.flatnonzero(~np.isfinite(block).all(1))]
+        if broken:
+            raise DataError(
+                f"{d}: {len(broken)} photos could not be embedded, e.g. {broken[0]} (see its "
+                "ids.csv; fix or drop them from train.csv and embed again)"
+            )
+        blocks.append(block)
+        sources.append({"path": str(e.path.resolve())} | {k: e.meta.get(k) for k in SOURCE_KEYS})
+    return np.hstack(blocks), sources
+
+
+def _wanted(data_dir: Path, config: HeadConfig, sources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "pawpularity": __version__,
+        "kind": "head",
+        "data": str(Path(data_dir).resolve()),
+        "head": asdict(config),
+        "embeddings": {str(i): s for i, s in enumerate(sources)},
+        "flags": list(FLAGS),
+    }
+
+
+class HeadEngine:
+    """Scores photos with a head run: embed with each source's backbone, apply every fold's head,
+    average. Photos come at the largest source size; the others are resized from it."""
+
+    def __init__(self, features: list[tuple[Features, int]], heads: list[FoldHead]) -> None:
+        self.features, self.heads = features, heads
+
+    def __call__(
+        self, images: torch.Tensor, flags: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        x = unit_pixels(images)
+        emb = np.hstack([fn(resized(x, size)).double().numpy() for fn, size in self.features])
+        f = None if flags is None else flags.double().numpy()
+        scores, probs = zip(*(h.predict(emb, f) for h in self.heads), strict=True)
+        return torch.from_numpy(np.mean(scores, 0)), torch.from_numpy(np.mean(probs, 0))
+
+
+def embedders(config: dict[str, Any]) -> list[tuple[Embedder, int]]:
+    """A head run's embedders (backbone + TTA) and their input sizes, in feature order."""
+    out = []
+    for source in config["embeddings"].values():
+        backbone = embedding_backbone(source["backbone"], source["pretrained"], source["weights"])
+        out.append((Embedder(backbone, source["tta"] == "flip"), int(source["image_size"])))
+    return out
+
+
+def load_head_engine(path: Path, config: dict[str, Any], graphs: list[Any] | None) -> HeadEngine:
+    """The engine of a head run; `graphs`: exported embedders (ONNX Runtime) or None (eager)."""
+    kind, n = config["head"]["head"], int(config["head"]["folds"])
+    missing = [k for k in range(n) if not (path / f"fold{k}" / "predictions.csv").is_file()]
+    if missing:
+        raise RunError(
+            f"{path}: unfinished run, no head for fold{missing[0]} "
+            "(complete it with `pawpularity train ... --resume`)"
+        )
+    heads = [FoldHead.load(path / f"fold{k}", kind) for k in range(n)]
+    pairs = embedders(config)
+    if graphs is None:
+        fns = [features_fn(e, size, "eager") for e, size in pairs]
+    else:
+        fns = [graph_features(g) for g in graphs]
+    return HeadEngine([(fn, size) for fn, (_, size) in zip(fns, pairs, strict=True)], heads)

@@ -1,0 +1,124 @@
+"""embed: a row per photo, resumable after a crash, broken photos reported, bad folders refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from pawpularity.cli import app
+from pawpularity.data.schema import read_table
+from pawpularity.errors import DataError, RunError
+from pawpularity.models.embedder import Embedder
+from pawpularity.training import embeddings as E
+from tests.conftest import PETS
+from tests.training.conftest import TINY_EMBED
+
+
+def test_layout_and_features(tiny_embeddings: Path, tiny_demo: Path) -> None:
+    e = E.load_embeddings(tiny_embeddings)
+    assert e.ids == list(read_table(tiny_demo / "train.csv")["Id"])
+    assert e.features.shape == (16, 1280) and np.isfinite(e.features).all()
+    assert e.meta["backbone"] == "tf_efficientnet_lite0" and e.meta["image_size"] == 64
+    assert e.meta["mean"] == [0.5] * 3 and e.meta["tta"] == "none"
+    assert not (tiny_embeddings / E.PARTIAL).exists()
+    # Row i is the pooled feature of photo i, as the backbone computes it.
+    from pawpularity.data.dataset import load_prepared
+
+    x = load_prepared(tiny_demo / "train" / f"{e.ids[3]}.jpg", 64)[None].float() / 255
+    with torch.no_grad():
+        ref = Embedder(E.embedding_backbone("tf_efficientnet_lite0", "none", None))(x)
+    assert np.allclose(e.features[3], ref[0].numpy(), atol=1e-4)
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_interrupted_embedding_resumes_to_the_same_rows(
+    tiny_demo: Path, tiny_embeddings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = E.features_fn
+    calls = {"n": 0}
+
+    def crashing(*args: object, **kwargs: object) -> E.Features:
+        fn = real(*args, **kwargs)  # type: ignore[arg-type]
+
+        def run(x: torch.Tensor) -> torch.Tensor:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise _Crash
+            return fn(x)
+
+        return run
+
+    monkeypatch.setattr(E, "FLUSH_EVERY", 1)
+    monkeypatch.setattr(E, "features_fn", crashing)
+    out = tmp_path / "emb"
+    with pytest.raises(_Crash):
+        E.embed(tiny_demo, out, TINY_EMBED, runtime="eager", batch_size=4)
+    assert json.loads((out / E.META).read_text())["done"] == 8
+    with pytest.raises(DataError, match=r"unfinished .*8 of 16"):
+        E.load_embeddings(out)
+    monkeypatch.setattr(E, "features_fn", real)
+    again = E.embed(tiny_demo, out, TINY_EMBED, runtime="eager", batch_size=4)
+    assert np.allclose(again.features, E.load_embeddings(tiny_embeddings).features, atol=1e-5)
+
+
+def test_other_settings_are_refused(tiny_demo: Path, tiny_embeddings: Path, tmp_path: Path) -> None:
+    other = E.EmbedConfig(TINY_EMBED.backbone, image_size=96, pretrained="none")
+    with pytest.raises(RunError, match="image_size"):
+        E.embed(tiny_demo, tiny_embeddings, other, runtime="eager")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(RunError, match="not an embeddings folder"):
+        E.embed(tiny_demo, tmp_path, TINY_EMBED, runtime="eager")
+
+
+def test_broken_photos_get_nan_rows_and_their_error(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("cat_Bengal_16.jpg", "dog_boxer_112.jpg"):
+        shutil.copy(PETS / name, folder / name)
+    (folder / "broken.jpg").write_text("not a photo")
+    result = CliRunner().invoke(
+        app,
+        [
+            *("embed", str(folder), "--out", str(tmp_path / "emb"), "--image-size", "64"),
+            *("--pretrained", "none", "--runtime", "eager"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 photos could not be read" in result.output
+    e = E.load_embeddings(tmp_path / "emb")
+    assert e.ids == ["broken.jpg", "cat_Bengal_16.jpg", "dog_boxer_112.jpg"]
+    assert np.isnan(e.features[0]).all() and np.isfinite(e.features[1:]).all()
+    assert "broken.jpg" in e.errors[0] and e.errors[1:] == ["", ""]
+
+
+def test_garbled_folders_are_clear_errors(tiny_embeddings: Path, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="not an embeddings folder"):
+        E.load_embeddings(tmp_path)
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_embeddings, bad)
+    (bad / E.EMBEDDINGS).write_bytes((bad / E.EMBEDDINGS).read_bytes()[:300])
+    with pytest.raises(DataError, match=r"garbled|shape"):
+        E.load_embeddings(bad)
+    shutil.copy(tiny_embeddings / E.EMBEDDINGS, bad / E.EMBEDDINGS)
+    ids = pd.read_csv(bad / E.IDS, dtype=str)
+    ids.iloc[:-1].to_csv(bad / E.IDS, index=False)
+    with pytest.raises(DataError, match="lists 15 photos"):
+        E.load_embeddings(bad)
+
+
+def test_onnx_runtime_matches_eager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAWPULARITY_CACHE", str(tmp_path))
+    embedder = Embedder(E.embedding_backbone("tf_efficientnet_lite0", "none", None), tta=True)
+    x = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    ort, eager = E.features_fn(embedder, 64, "ort")(x), E.features_fn(embedder, 64, "eager")(x)
+    assert ort.shape == (3, 1280) and torch.allclose(ort, eager, atol=1e-3)

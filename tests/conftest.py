@@ -19,6 +19,8 @@ from pawpularity.training.cv import TrainConfig, train
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+    from pawpularity.advise.advisor import Advisor
+
 MakeKaggleDir = Callable[..., Path]
 
 tune_malloc()  # as the CLI does: the training tests run 2x faster
@@ -72,6 +74,14 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path) -> Path:
     run = tmp_path_factory.mktemp("run") / "run"
     train(tiny_demo, run, TINY_MODEL, TINY_TRAIN)
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_advisor(tiny_run: Path) -> Advisor:
+    """The tiny run loaded for advice (eager scoring: no ONNX export in tests)."""
+    from pawpularity.advise.advisor import Advisor
+
+    return Advisor(tiny_run, runtime="eager")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,189 @@
+"""Everything advice needs, loaded once: the run's fold models as batched scorers, fold 0 made
+explainable, and the bare ImageNet backbone that finds the pet. The CLI and the web server call
+the same methods; one lock makes them safe to call from many threads (gradient hooks are not)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from pawpularity.advise.crops import box_of, centre_of_mass, grow
+from pawpularity.advise.edits import Box, Edit, apply
+from pawpularity.advise.evidence import Effect
+from pawpularity.advise.search import Candidate, score_edits, search
+from pawpularity.advise.tips import flag_tips
+from pawpularity.data.dataset import prepare
+from pawpularity.data.schema import FLAGS
+from pawpularity.errors import ConfigError
+from pawpularity.explain.base import FLAG_COLUMNS, PET_COLUMN, SCORE_COLUMN, Outputs, target_value
+from pawpularity.explain.photos import IMAGENET_RUN, ExplainConfig, Explainer, load_model
+from pawpularity.explain.runtime import make_scorer
+from pawpularity.training.run import load_run
+
+MARGIN = 1.0  # score points an edit must gain over the original to be recommended
+FINALISTS = 3  # the best candidates scored again at full resolution
+PET_MIN = 0.05  # below this probability of a cat or dog, no pet box is trusted: no crops
+NO_PET = (
+    "The model cannot find a cat or a dog in this photo: make sure the pet is clearly visible "
+    "and takes up a good part of the frame."
+)
+
+
+@dataclass
+class Scored:
+    score: float
+    flags: dict[str, float]  # predicted probability per flag
+
+
+@dataclass
+class Advice:
+    score: float
+    flags: dict[str, float]
+    best_score: float
+    best_edit: Edit | None  # None: no edit beat the original by the margin
+    tips: list[dict[str, Any]]
+    edits: list[Candidate]
+    pet_box: Box | None
+    pet_probability: float
+    seconds: float
+    best: Image.Image = field(repr=False)  # the best edit at full resolution (or the photo)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 3),
+            "best_score": round(self.best_score, 3),
+            "best_edit": None if self.best_edit is None else self.best_edit.to_dict(),
+            "tips": self.tips,
+            "edits": [c.to_dict() for c in self.edits],
+            "flags": {k: round(v, 4) for k, v in self.flags.items()},
+            "pet_box": self.pet_box,
+            "pet_probability": round(self.pet_probability, 4),
+            "size": list(self.best.size),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Advisor:
+    def __init__(
+        self, run: Path, runtime: str = "auto", explain: ExplainConfig | None = None
+    ) -> None:
+        config = explain or ExplainConfig(runtime=runtime)
+        nets = load_run(run, "eager").nets  # the networks themselves: we explain them
+        if not nets:
+            raise ConfigError(f"{run} is a --head or blend run: advice needs a network run")
+        self.explainer = Explainer(nets[0], config, runtime)
+        self.scorers = [self.explainer.ctx.scorer]
+        self.scorers += [make_scorer(Outputs(net), runtime) for net in nets[1:]]
+        self.pet = Explainer(load_model(IMAGENET_RUN), config, "eager")
+        self.size = self.explainer.size
+        self.lock = threading.Lock()
+
+    def score(self, photo: Image.Image) -> Scored:
+        with self.lock:
+            return self._score(photo)
+
+    def explain(self, photo: Image.Image, methods: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        """The score's S×S maps of fold 0's model, one per method."""
+        with self.lock:
+            x = self.explainer.tensor(photo)
+            return {m: self.explainer.map(m, x, SCORE_COLUMN) for m in methods}
+
+    def advise(
+        self, photo: Image.Image, effects: dict[str, Effect] | None = None, margin: float = MARGIN
+    ) -> Advice:
+        """Tips, and the best of the scored edits if it beats the photo by `margin` points."""
+        start = time.perf_counter()
+        with self.lock:
+            scored = self._score(photo)
+            pet_box, pet_probability = self._pet_box(photo)
+            x = self.explainer.tensor(photo)
+            focus = centre_of_mass(self.explainer.map("gradcam", x, SCORE_COLUMN).numpy())
+            candidates = search(
+                photo,
+                self._scores,
+                self.size,
+                pet_box or (0, 0, *photo.size),
+                _to_photo(focus, photo, self.size),
+            )
+            finalists = [c.edit for c in _beating(candidates, candidates[0].score)[:FINALISTS]]
+            final = score_edits(photo, finalists, self._scores, self.size)
+        best = max(final, key=lambda c: c.score, default=None)
+        if best is None or best.score < scored.score + margin:
+            best = None
+        tips = flag_tips(scored.flags, effects)
+        if pet_box is None:
+            tips.append(_tip(NO_PET))
+        if best is not None:
+            tips.append(
+                _tip(
+                    f"Use the improved photo ({best.edit.name}): the model scores it "
+                    f"{best.score:.1f} instead of {scored.score:.1f}."
+                )
+            )
+        return Advice(
+            score=scored.score,
+            flags=scored.flags,
+            best_score=scored.score if best is None else best.score,
+            best_edit=None if best is None else best.edit,
+            tips=tips,
+            edits=candidates,
+            pet_box=pet_box,
+            pet_probability=pet_probability,
+            seconds=time.perf_counter() - start,
+            best=photo if best is None else apply(photo, best.edit),
+        )
+
+    def _score(self, photo: Image.Image) -> Scored:
+        scores, probs = self._outputs(prepare(photo, self.size)[None])
+        return Scored(float(scores[0]), dict(zip(FLAGS, probs[0].tolist(), strict=True)))
+
+    def _scores(self, images: torch.Tensor) -> torch.Tensor:
+        return self._outputs(images)[0]
+
+    def _pet_box(self, photo: Image.Image) -> tuple[Box | None, float]:
+        """The pet's box in the photo's pixels (grown by its margin) from the ImageNet backbone's
+        Grad-CAM for its cat and dog classes, and their probability; None when no pet is seen."""
+        x = self.pet.tensor(photo)
+        probability = float(target_value(self.pet.ctx.scorer(x), PET_COLUMN)[0])
+        box = box_of(self.pet.map("gradcam", x, PET_COLUMN).numpy())
+        if box is None or probability < PET_MIN:
+            return None, probability
+        sx, sy = photo.width / x.shape[-1], photo.height / x.shape[-2]
+        x0, y0, x1, y1 = box
+        scaled = (
+            int(x0 * sx),
+            int(y0 * sy),
+            min(photo.width, round(x1 * sx)),
+            min(photo.height, round(y1 * sy)),
+        )
+        return grow(scaled, photo.size), probability
+
+    def _outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scores, flag probabilities) of uint8 N×3×S×S photos, averaged over the folds."""
+        x = images.float() / 255.0
+        outs = [scorer(x) for scorer in self.scorers]
+        flags = slice(FLAG_COLUMNS.start, FLAG_COLUMNS.stop)
+        return (
+            torch.stack([o[:, SCORE_COLUMN] for o in outs]).mean(0),
+            torch.stack([o[:, flags].sigmoid() for o in outs]).mean(0),
+        )
+
+
+def _tip(text: str) -> dict[str, Any]:
+    """A tip that comes from the photo as a whole, not from one flag."""
+    return {"flag": None, "probability": None, "tip": text, "evidence": None}
+
+
+def _beating(candidates: list[Candidate], score: float) -> list[Candidate]:
+    """The candidates that score above `score`, best first."""
+    return sorted((c for c in candidates if c.score > score), key=lambda c: -c.score)
+
+
+def _to_photo(point: tuple[float, float], photo: Image.Image, side: int) -> tuple[float, float]:
+    return point[0] * photo.width / side, point[1] * photo.height / side

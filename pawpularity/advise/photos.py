@@ -1,0 +1,108 @@
+"""Advise photos and write the results: per photo advice.json, best.jpg and compare.png.
+
+DIR/<photo stem>/ per photo, or DIR/ itself for a single photo; DIR/summary.json lists every
+photo with its scores, or its error (a broken photo does not stop the others).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageFont
+from tqdm import tqdm
+
+from pawpularity.advise.advisor import MARGIN, Advice, Advisor
+from pawpularity.advise.evidence import Effect
+from pawpularity.data.images import load_image
+from pawpularity.errors import ImageError
+from pawpularity.explain.draw import FONT, PAD, TITLE_PX, label, write_png
+from pawpularity.models.checkpoint import write_json
+
+COMPARE_HEIGHT = 480  # pixels of each photo in compare.png
+JPEG_QUALITY = 95
+
+
+def write_advice(advice: Advice, photo: Image.Image, folder: Path) -> None:
+    """advice.json, best.jpg (full resolution, upright, never upscaled) and compare.png."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "best.jpg.tmp"
+    advice.best.save(tmp, format="JPEG", quality=JPEG_QUALITY)
+    os.replace(tmp, folder / "best.jpg")
+    gain = advice.best_score - advice.score
+    after = (
+        "no edit beat it"
+        if advice.best_edit is None
+        else f"after {advice.best_score:.1f} ({gain:+.1f})"
+    )
+    compare(photo, advice.best, f"before {advice.score:.1f}", after, folder / "compare.png")
+    write_json(folder / "advice.json", advice.to_dict())
+
+
+def compare(before: Image.Image, after: Image.Image, left: str, right: str, path: Path) -> None:
+    """The two photos side by side at the same height (the before's, at most COMPARE_HEIGHT),
+    each titled."""
+    font = ImageFont.truetype(str(FONT), TITLE_PX)
+    h = min(COMPARE_HEIGHT, before.height)
+    tiles = []
+    for image, text in ((before, left), (after, right)):
+        w = max(1, round(image.width * h / image.height))
+        tiles.append((image.resize((w, h), Image.Resampling.BILINEAR, reducing_gap=3.0), text))
+    band = TITLE_PX + 2 * PAD
+    height = band + max(t.height for t, _ in tiles) + PAD
+    sheet = Image.new("RGB", (sum(t.width + PAD for t, _ in tiles) + PAD, height), "white")
+    left_edge = PAD
+    for tile, text in tiles:
+        sheet.paste(label(text, font, tile.width), (left_edge, PAD))
+        sheet.paste(tile, (left_edge, band))
+        left_edge += tile.width + PAD
+    write_png(sheet, path)
+
+
+def advise_photos(
+    advisor: Advisor,
+    paths: Sequence[Path],
+    out: Path,
+    effects: dict[str, Effect] | None = None,
+    margin: float = MARGIN,
+) -> dict[str, Any]:
+    """Advise every photo; returns (and writes as DIR/summary.json) the scores per photo."""
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {}
+    used: set[str] = set()
+    for path in tqdm(paths, desc="advising", unit="photo", leave=False):
+        folder = out if len(paths) == 1 else out / _unique(Path(path).stem, used)
+        results[str(path)] = _advise_one(advisor, Path(path), folder, effects, margin)
+    advised = sum("error" not in r for r in results.values())
+    summary = {"advised": advised, "failed": len(results) - advised, "photos": results}
+    write_json(out / "summary.json", summary)
+    return summary
+
+
+def _advise_one(
+    advisor: Advisor, path: Path, folder: Path, effects: dict[str, Effect] | None, margin: float
+) -> dict[str, Any]:
+    """The photo's scores and where its files are, or its error."""
+    try:
+        photo = load_image(path)
+    except ImageError as e:
+        return {"error": str(e)}
+    advice = advisor.advise(photo, effects, margin)
+    write_advice(advice, photo, folder)
+    return {
+        "out": str(folder),
+        "score": round(advice.score, 3),
+        "best_score": round(advice.best_score, 3),
+        "best_edit": None if advice.best_edit is None else advice.best_edit.name,
+    }
+
+
+def _unique(stem: str, used: set[str]) -> str:
+    """stem, or stem_2, stem_3, ... when photos in different folders share a name."""
+    name = next(
+        n for n in (stem, *(f"{stem}_{k}" for k in range(2, len(used) + 3))) if n not in used
+    )
+    used.add(name)
+    return name

@@ -1,0 +1,53 @@
+"""`pawpularity advise`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pawpularity.cli.app import app
+
+
+@app.command("advise")
+def advise_cmd(
+    run: Annotated[Path, typer.Argument(help="A training run folder.")],
+    paths: Annotated[list[str], typer.Argument(help="Photos, folders (recursive) or globs.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the advice to.")],
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            help="A `pawpularity analyze` folder (or its flag_effects.csv): each tip then cites "
+            "the measured effect of its flag."
+        ),
+    ] = None,
+    margin: Annotated[
+        float,
+        typer.Option(min=0, help="Score points an edit must gain to be recommended."),
+    ] = 1.0,
+    runtime: Annotated[
+        str, typer.Option(help="Batched scoring of the edits: auto, ort or eager.")
+    ] = "auto",
+) -> None:
+    """Tips and the best scored crop/enhancement per photo: advice.json, best.jpg, compare.png.
+
+    Writes DIR/<photo>/ per photo (DIR/ itself for one photo) and DIR/summary.json.
+    Exit 0 when every photo was advised, 2 when some failed, 1 when none was.
+    """
+    from pawpularity.advise.advisor import Advisor
+    from pawpularity.advise.evidence import read_effects
+    from pawpularity.advise.photos import advise_photos
+    from pawpularity.training.predict import collect
+
+    effects = None if evidence is None else read_effects(evidence)
+    items = collect(paths)
+    summary = advise_photos(Advisor(run, runtime), [i.path for i in items], out, effects, margin)
+    for path, result in summary["photos"].items():
+        if "error" in result:
+            typer.echo(f"{path}: {result['error']}", err=True)
+        else:
+            edit = result["best_edit"] or "no edit beat the photo"
+            typer.echo(f"{path}: {result['score']:.1f} -> {result['best_score']:.1f} ({edit})")
+    typer.echo(f"{summary['advised']} advised, {summary['failed']} failed: {out}/summary.json")
+    raise typer.Exit(0 if not summary["failed"] else (2 if summary["advised"] else 1))

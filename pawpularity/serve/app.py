@@ -1,0 +1,230 @@
+"""The web app: a page for shelter volunteers and a REST API over the library calls the CLI makes.
+
+GET /health; POST /api/score, /api/explain, /api/advise with the photo in the multipart field
+`file`; GET / (the page), /static/* (its files), /results/<id>/* (advice files), /docs.
+Errors are JSON `{"detail": ...}`: 413 upload over MAX_UPLOAD, 415 not a usable image (broken,
+unknown format, decompression bomb), 422 bad parameters, 500 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from PIL import Image, ImageOps
+
+from pawpularity import __version__
+from pawpularity.advise.advisor import MARGIN, Advisor
+from pawpularity.advise.evidence import Effect
+from pawpularity.advise.photos import write_advice
+from pawpularity.data.demo import PHOTOS_DIR
+from pawpularity.data.images import load_image
+from pawpularity.errors import ConfigError, ImageError, PawpularityError
+from pawpularity.explain.draw import overlay
+from pawpularity.explain.methods import parse_methods
+from pawpularity.serve.limits import UploadLimit, UploadTooLarge
+
+MAX_UPLOAD = 20 * 2**20  # bytes of a photo
+FORM_OVERHEAD = 64 * 1024  # multipart headers and boundaries around it
+DISPLAY_SIDE = 512  # pixels of the photo and maps sent back by /api/explain
+MAX_RESULTS = 50  # advice folders kept under /results/, oldest removed first
+METHODS = "gradcam,vanilla,rise"  # SmoothGrad's batch of noisy copies needs ~2 GB more
+STATIC = Path(__file__).parent / "static"
+# Photos of different sizes: memory reaches its working size within a few requests.
+WARM_UP_PHOTOS = ("dog_beagle_10.jpg", "cat_Egyptian_Mau_10.jpg", "cat_Abyssinian_13.jpg")
+
+T = TypeVar("T")
+Upload = Annotated[UploadFile, File(description="The photo (JPEG, PNG, WebP, HEIC, ...).")]
+
+
+class Results:
+    """Folders for advice files, the newest MAX_RESULTS kept."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.lock = threading.Lock()
+        root.mkdir(parents=True, exist_ok=True)
+
+    def new(self) -> Path:
+        with self.lock:
+            folders = sorted((p for p in self.root.iterdir() if p.is_dir()), key=_mtime)
+            for old in folders[: max(0, len(folders) - MAX_RESULTS + 1)]:
+                shutil.rmtree(old, ignore_errors=True)
+            folder = self.root / uuid.uuid4().hex
+            folder.mkdir()
+            return folder
+
+
+class ModelThread:
+    """Every request's work (decoding, model calls, drawing) on one thread, in turn: memory is
+    that of one request at a time, in one glibc heap (one per thread would each keep a peak)."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="pawpularity-model")
+
+    async def run(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, work)
+
+
+def create_app(
+    advisor: Advisor,
+    results: Path,
+    effects: dict[str, Effect] | None = None,
+    warm: bool = False,
+) -> FastAPI:
+    """The app around one loaded advisor; advice files go to `results`. warm: first run a
+    shipped photo through every model call, so that the first request is as fast as the others
+    and memory is at its working size before serving."""
+    app = FastAPI(
+        title="Pawpularity",
+        version=__version__,
+        description="Score a pet's adoption photo, see why, and get concrete fixes.",
+    )
+    app.add_middleware(UploadLimit, limit=MAX_UPLOAD + FORM_OVERHEAD)
+    model = ModelThread()
+    if warm:
+        model.pool.submit(warm_up, advisor).result()
+    store = Results(results)
+
+    def photo_of(upload: UploadFile) -> Image.Image:
+        if upload.size is not None and upload.size > MAX_UPLOAD:
+            raise UploadTooLarge(MAX_UPLOAD)
+        return load_image(upload.file, name=upload.filename or "upload")
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    @app.post("/api/score")
+    async def score(file: Upload) -> dict[str, Any]:
+        """The photo's score (1–100) and the predicted probability of each flag."""
+
+        def work() -> dict[str, Any]:
+            start = time.perf_counter()
+            scored = advisor.score(photo_of(file))
+            return {**_scored(scored.score, scored.flags), "seconds": _since(start)}
+
+        return await model.run(work)
+
+    @app.post("/api/explain")
+    async def explain(
+        file: Upload,
+        methods: Annotated[
+            str,
+            Query(description="Comma-separated: vanilla, smoothgrad, gradcam, gradcampp, rise."),
+        ] = METHODS,
+    ) -> dict[str, Any]:
+        """The score and its saliency maps over the photo, as JPEG data URLs."""
+        names = parse_methods(methods)
+
+        def work() -> dict[str, Any]:
+            start = time.perf_counter()
+            photo = photo_of(file)
+            scored = advisor.score(photo)
+            maps = advisor.explain(photo, names)
+            small = _display(photo)
+            return {
+                **_scored(scored.score, scored.flags),
+                "photo": data_url(small),
+                "maps": {name: data_url(overlay(small, m.numpy())) for name, m in maps.items()},
+                "seconds": _since(start),
+            }
+
+        return await model.run(work)
+
+    @app.post("/api/advise")
+    async def advise(
+        file: Upload,
+        margin: Annotated[
+            float, Query(ge=0, le=100, description="Points an edit must gain to be recommended.")
+        ] = MARGIN,
+    ) -> dict[str, Any]:
+        """Tips and the best scored edit; the improved photo and the comparison under /results/."""
+
+        def work() -> dict[str, Any]:
+            photo = photo_of(file)
+            advice = advisor.advise(photo, effects, margin)
+            folder = store.new()
+            write_advice(advice, photo, folder)
+            url = f"/results/{folder.name}"
+            files = {"best": "best.jpg", "compare": "compare.png", "advice": "advice.json"}
+            return {**advice.to_dict(), "urls": {k: f"{url}/{v}" for k, v in files.items()}}
+
+        return await model.run(work)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/results", StaticFiles(directory=results), name="results")
+    _handle_errors(app)
+    return app
+
+
+def _handle_errors(app: FastAPI) -> None:
+    """The package's errors as JSON with the status that says whose fault it is."""
+    statuses: list[tuple[type[Exception], int]] = [
+        (ImageError, 415),
+        (ConfigError, 422),
+        (PawpularityError, 400),
+    ]
+    for kind, status in statuses:
+
+        def handler(request: Request, error: Exception, status: int = status) -> JSONResponse:
+            return JSONResponse({"detail": str(error)}, status)
+
+        app.add_exception_handler(kind, handler)
+
+    def crash(request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"detail": f"internal error ({type(error).__name__})"}, 500)
+
+    app.add_exception_handler(Exception, crash)
+
+
+def _display(photo: Image.Image) -> Image.Image:
+    """The photo shrunk to at most DISPLAY_SIDE pixels (never enlarged)."""
+    if max(photo.size) <= DISPLAY_SIDE:
+        return photo
+    return ImageOps.contain(photo, (DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.BILINEAR)
+
+
+def data_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _scored(score: float, flags: dict[str, float]) -> dict[str, Any]:
+    return {"score": round(score, 3), "flags": {k: round(v, 4) for k, v in flags.items()}}
+
+
+def _since(start: float) -> float:
+    return round(time.perf_counter() - start, 4)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile
+        return 0.0
+
+
+def warm_up(advisor: Advisor) -> None:
+    """Shipped photos through every model call the page makes."""
+    for name in WARM_UP_PHOTOS:
+        photo = load_image(PHOTOS_DIR / name)
+        advisor.explain(photo, parse_methods(METHODS))
+        advisor.advise(photo)

@@ -1,0 +1,107 @@
+// The page: send the photo to /api/score, /api/explain and /api/advise in turn and show each answer.
+"use strict";
+
+const MAX_BYTES = 20 * 1024 * 1024;
+const $ = (id) => document.getElementById(id);
+
+function status(text, error = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", error);
+}
+
+async function post(path, file) {
+  const body = new FormData();
+  body.append("file", file);
+  const response = await fetch(path, { method: "POST", body });
+  const answer = await response.json().catch(() => ({ detail: response.statusText }));
+  if (!response.ok) {
+    const detail = typeof answer.detail === "string" ? answer.detail : JSON.stringify(answer.detail);
+    throw new Error(detail || `error ${response.status}`);
+  }
+  return answer;
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function showScore(result) {
+  $("score").textContent = result.score.toFixed(1);
+  $("bar").style.width = `${Math.max(0, Math.min(100, result.score))}%`;
+  const flags = $("flags");
+  flags.replaceChildren();
+  for (const [name, p] of Object.entries(result.flags)) {
+    const item = element("li", `${name} ${Math.round(100 * p)}%`, p >= 0.5 ? "yes" : "");
+    item.title = `probability that the photo shows: ${name}`;
+    flags.append(item);
+  }
+  $("result").hidden = false;
+}
+
+function figure(src, caption) {
+  const fig = element("figure");
+  const img = element("img");
+  img.src = src;
+  img.alt = caption;
+  fig.append(img, element("figcaption", caption));
+  return fig;
+}
+
+const NAMES = { gradcam: "Grad-CAM", gradcampp: "Grad-CAM++", vanilla: "Gradient", smoothgrad: "SmoothGrad", rise: "RISE" };
+
+function showMaps(result) {
+  const maps = $("maps");
+  maps.replaceChildren(figure(result.photo, "photo"));
+  for (const [name, src] of Object.entries(result.maps)) maps.append(figure(src, NAMES[name] || name));
+  $("why").hidden = false;
+}
+
+function showAdvice(result) {
+  const tips = $("tips");
+  tips.replaceChildren();
+  for (const tip of result.tips) {
+    const item = element("li", tip.tip);
+    if (tip.evidence) item.append(element("span", tip.evidence.text, "evidence"));
+    tips.append(item);
+  }
+  if (!result.tips.length) tips.append(element("li", "Nothing to fix: the model sees no problem."));
+  const gain = result.best_score - result.score;
+  $("gain").textContent = result.best_edit
+    ? `${result.best_edit.name}: ${result.score.toFixed(1)} → ${result.best_score.toFixed(1)} (+${gain.toFixed(1)})`
+    : "No edit beat the original photo: it is already a good take.";
+  $("compare").src = result.urls.compare;
+  $("download").href = result.urls.best;
+  $("advice").hidden = false;
+}
+
+async function analyse(file) {
+  for (const id of ["result", "why", "advice"]) $(id).hidden = true;
+  if (!file) return;
+  if (file.size > MAX_BYTES) return status("This photo is over 20 MB: please pick a smaller one.", true);
+  try {
+    status("Scoring…");
+    showScore(await post("/api/score", file));
+    status("Finding where the model looks…");
+    showMaps(await post("/api/explain", file));
+    status("Looking for a better crop and light…");
+    showAdvice(await post("/api/advise", file));
+    status("Done.");
+  } catch (error) {
+    status(`Sorry: ${error.message}`, true);
+  }
+}
+
+window.addEventListener("DOMContentLoaded", () => {
+  for (const id of ["file", "camera"]) $(id).addEventListener("change", (e) => analyse(e.target.files[0]));
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    analyse(e.dataTransfer.files[0]);
+  });
+});

@@ -1,0 +1,84 @@
+"""Tips from predicted flags, and the measured effects they cite (flag_effects.csv contract)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pawpularity.advise.evidence import read_effects
+from pawpularity.advise.tips import flag_tips
+from pawpularity.data.schema import FLAGS
+from pawpularity.errors import DataError
+
+HEADER = "flag,n_with,n_without,mean_with,mean_without,diff,ci_low,ci_high,p_value\n"
+ROWS = (
+    "Blur,704,9208,35.1,38.0,-2.9,-4.1,-1.7,0.002\n"
+    "Eyes,7500,2412,38.2,37.4,0.8,-0.2,1.8,0.12\n"
+    "Human,1600,8312,37.0,38.2,-1.2,-2.3,-0.1,0.03\n"
+    "Collage,0,9912,,38.0,,,,\n"  # nothing measured for it
+    "Cuteness,10,20,1,2,3,4,5,0.5\n"  # not a flag: ignored
+)
+
+
+def write_effects(folder: Path, text: str = HEADER + ROWS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "flag_effects.csv").write_text(text)
+    return folder
+
+
+def flags(**present: float) -> dict[str, float]:
+    """Probabilities that give no tip, except those named (underscores for spaces)."""
+    neutral = {f: 0.9 if f in ("Subject Focus", "Eyes", "Face", "Near") else 0.1 for f in FLAGS}
+    return neutral | {k.replace("_", " "): v for k, v in present.items()}
+
+
+def test_read_effects_by_contract(tmp_path: Path) -> None:
+    effects = read_effects(write_effects(tmp_path / "analysis"))
+    assert set(effects) == {"Blur", "Eyes", "Human"}
+    blur = effects["Blur"]
+    assert (blur.n_with, blur.diff, blur.ci_low, blur.p_value) == (704, -2.9, -4.1, 0.002)
+    assert "2.9 points lower" in blur.sentence() and "704 with" in blur.sentence()
+    assert "not a clear difference" in effects["Eyes"].sentence()
+    assert read_effects(tmp_path / "analysis" / "flag_effects.csv") == effects
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "not found"),
+        ("flag,diff\nBlur,1\n", "missing"),
+        (HEADER, "missing"),
+        (HEADER + "Blur,many,1,1,1,1,1,1,1\n", "line 2: not a number"),
+    ],
+)
+def test_bad_evidence_is_a_clear_error(tmp_path: Path, text: str | None, message: str) -> None:
+    folder = tmp_path / "analysis"
+    folder.mkdir()
+    if text is not None:
+        write_effects(folder, text)
+    with pytest.raises(DataError, match=message):
+        read_effects(folder)
+
+
+def test_no_problem_no_tip() -> None:
+    assert flag_tips(flags()) == []
+
+
+def test_a_tip_per_problem_seen() -> None:
+    tips = flag_tips(flags(Blur=0.95, Eyes=0.2, Action=0.9, Accessory=0.9))
+    assert [t["flag"] for t in tips] == ["Blur", "Eyes"]  # the clearest first; Action is no problem
+    assert "blurry" in tips[0]["tip"] and "eyes" in tips[1]["tip"]
+    assert all(t["evidence"] is None for t in tips)
+    everything = flags(**{f.replace(" ", "_"): 0.99 for f in FLAGS}) | {
+        f: 0.01 for f in ("Subject Focus", "Eyes", "Face", "Near")
+    }
+    assert len(flag_tips(everything)) == 10
+
+
+def test_tips_cite_measured_effects_largest_first(tmp_path: Path) -> None:
+    effects = read_effects(write_effects(tmp_path / "analysis"))
+    tips = flag_tips(flags(Human=0.99, Blur=0.6, Info=0.9), effects)
+    assert [t["flag"] for t in tips] == ["Blur", "Human", "Info"]
+    assert tips[0]["evidence"]["diff"] == -2.9 and "lower" in tips[0]["evidence"]["text"]
+    assert tips[2]["evidence"] is None  # no measurement for Info

@@ -1,0 +1,95 @@
+"""A real uvicorn server: the page in a real browser, and oversized uploads over real sockets."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from pawpularity.serve.app import MAX_UPLOAD
+from tests.conftest import PETS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_a_volunteer_uploads_a_photo_on_a_phone(browser: Browser, server: str) -> None:
+    page = browser.new_page(viewport=PHONE)
+    try:
+        page.goto(server + "/")
+        page.set_input_files("#file", str(PETS / "dog_pug_16.jpg"))
+        page.wait_for_selector("#result:not([hidden])", timeout=60_000)
+        score = page.text_content("#score") or ""
+        assert re.fullmatch(r"-?\d+\.\d", score), score
+        page.wait_for_selector("#why:not([hidden])", timeout=60_000)
+        captions = page.locator("#maps figcaption").all_text_contents()
+        assert captions[0] == "photo" and len(captions) == 4  # the photo and three maps
+        assert page.evaluate(
+            "Array.from(document.querySelectorAll('#maps img')).every(i => i.naturalWidth > 0)"
+        )
+        page.wait_for_selector("#advice:not([hidden])", timeout=120_000)
+        assert page.locator("#gain").text_content()
+        assert page.get_attribute("#download", "href", timeout=1000).startswith("/results/")
+        assert page.text_content("#status") == "Done."
+        # nothing wider than a phone's screen
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    finally:
+        page.close()
+
+
+def test_the_page_says_what_is_wrong_with_a_bad_file(
+    browser: Browser, server: str, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a photo")
+    page = browser.new_page()
+    try:
+        page.goto(server + "/")
+        page.set_input_files("#file", str(notes))
+        page.wait_for_selector("#status.error", timeout=30_000)
+        assert "not an image" in (page.text_content("#status") or "")
+    finally:
+        page.close()
+
+
+def _post_oversized(server: str, expect_continue: bool) -> tuple[int, dict]:
+    """POST a 31 MB multipart body with a declared length, as curl (waits for 100 Continue) or
+    as a client that sends everything at once; returns the status and JSON answer."""
+    url = urlsplit(server)
+    size = 31 * 2**20
+    head = b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.jpg"\r\n\r\n'
+    tail = b"\r\n--x--\r\n"
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    connection.putrequest("POST", "/api/score")
+    connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+    connection.putheader("Content-Length", str(len(head) + size + len(tail)))
+    if expect_continue:
+        connection.putheader("Expect", "100-continue")
+        connection.endheaders()  # and send nothing: the answer must come without the body
+    else:
+        connection.endheaders()
+        connection.send(head)
+        block = b"\xff" * 2**20
+        for _ in range(31):
+            connection.send(block)
+        connection.send(tail)
+    response = connection.getresponse()
+    answer = json.loads(response.read())
+    connection.close()
+    return response.status, answer
+
+
+def test_a_31_mb_upload_is_refused_and_the_server_keeps_serving(server: str) -> None:
+    assert MAX_UPLOAD < 31 * 2**20
+    for expect_continue in (True, False):
+        status, answer = _post_oversized(server, expect_continue)
+        assert status == 413 and "larger than 20 MB" in answer["detail"]
+    url = urlsplit(server)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection.request("GET", "/health")
+    assert json.loads(connection.getresponse().read())["status"] == "ok"

@@ -19,14 +19,11 @@ install: $(BIN)/.installed
 browser:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
-# The main job on the embedded demo data: build it, train with 2-fold CV, score the photos.
+# The main job on the embedded demo data: build it, train with 2-fold CV, explain, test the
+# hypotheses and write the report (`pawpularity demo` prints its path).
 demo: install
 	rm -rf $(DEMO)
-	$(BIN)/pawpularity data demo $(DEMO)/data --n 96 --seed 7
-	$(BIN)/pawpularity train $(DEMO)/data --out $(DEMO)/run --folds 2 --epochs 8
-	$(BIN)/pawpularity predict $(DEMO)/run $(DEMO)/data/train --out $(DEMO)/predictions.csv
-	@echo "metrics:     $(DEMO)/run/metrics.json"
-	@echo "predictions: $(DEMO)/predictions.csv"
+	$(BIN)/pawpularity demo --out $(DEMO)
 
 test: install
 	$(BIN)/pytest -q

@@ -1,0 +1,123 @@
+"""Photo guidelines drawn from the verdicts: one per accepted hypothesis (all methods' numbers
+cited), a do or avoid line per flag whose effect on the score is accepted, and plain words on
+what stayed inconclusive or was rejected."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pawpularity.analysis.flags import FLAG_TEXT
+
+Row = dict[str, Any]  # a row of hypotheses.json
+
+# Base hypothesis id (without the method) -> the advice it supports when accepted.
+ADVICE = {
+    "H1a": "Fill the frame with one clear subject: high-score photos concentrate the model's "
+    "attention",
+    "H1b": "Keep the photo simple: the maps of high-score photos are less spread out "
+    "(lower entropy)",
+    "H2a": "Make the pet the subject: the model's attention lies on the pet more than on the "
+    "background",
+    "H2b": "Keep the pet prominent: the maps of high-score photos lie more on the pet",
+    "H3": "Photograph one pet at a time: in group photos the model's attention splits over "
+    "more peaks",
+    "H4-Human-attention": "Keep people out of the frame: a human draws the model's attention "
+    "away from the pet",
+    "H4-Occlusion-attention": "Remove what blocks the pet (bars, fences, hands): it draws the "
+    "model's attention away from the pet",
+    "H4-Info-attention": "Leave text and labels off the photo: they draw the model's attention "
+    "away from the pet",
+    "H5": "Choose a background that contrasts with the pet: the more the attended region "
+    "stands out in colour, the higher the score",
+    "cue": "On the demo set, show the orange ball: attention on the planted cue goes with a "
+    "higher score",
+}
+
+
+def guidelines(rows: Sequence[Row]) -> list[str]:
+    """The guidelines, each a sentence that cites its numbers (markdown, no bullet)."""
+    lines = []
+    for base, members in _by_base(rows).items():
+        accepted = [r for r in members if r["verdict"] == "accepted"]
+        if not accepted:
+            continue
+        if base.startswith("H4-") and members[0]["method"] is None:
+            lines.append(_flag_line(accepted[0]))
+        elif base in ADVICE:
+            lines.append(f"{ADVICE[base]} ({'; '.join(cite(r) for r in members)}).")
+    for base, members in _by_base(rows).items():
+        if base == "decoy" and all(r["verdict"] == "rejected" for r in members):
+            lines.append(
+                "On the demo set, the checkerboard decoy does not matter: attention on it does "
+                f"not raise the score ({'; '.join(cite(r) for r in members)}), so the analysis "
+                "tells the planted cue from the decoy."
+            )
+    return lines
+
+
+def caveats(rows: Sequence[Row]) -> list[str]:
+    """What the evidence does not support: inconclusive and rejected hypotheses, by id."""
+    out = []
+    for verdict, words in (
+        (
+            "inconclusive",
+            "Inconclusive (too few photos or too wide an interval; no guideline drawn)",
+        ),
+        ("rejected", "Rejected (no guideline drawn)"),
+    ):
+        ids = [f"{r['id']} (n = {r['n']})" for r in rows if r["verdict"] == verdict]
+        if ids:
+            out.append(f"{words}: {', '.join(ids)}.")
+    return out
+
+
+def markdown(rows: Sequence[Row]) -> str:
+    """guidelines.md: the guidelines, then what stayed unsupported."""
+    found = guidelines(rows)
+    text = ["# Photo guidelines from the evidence", ""]
+    text += [f"- {line}" for line in found] or ["- No hypothesis was accepted: no guideline."]
+    text += ["", "## Where the evidence is not enough", ""]
+    text += [f"- {line}" for line in caveats(rows)] or ["- Every hypothesis was accepted."]
+    text += [
+        "",
+        "Effects carry 95 % confidence intervals; p-values are adjusted across all hypotheses "
+        "(Benjamini–Hochberg). See hypotheses.json and report.html.",
+    ]
+    return "\n".join(text) + "\n"
+
+
+def cite(row: Row, with_id: bool = True) -> str:
+    """`H1a-gradcam: +0.12 (95 % CI +0.08 to +0.16, p_adj 0.001, n = 48)`."""
+    name = f"{row['id']}: " if with_id else ""
+    if row["effect"] is None:
+        return f"{name}not computable (n = {row['n']})"
+    interval = (
+        f"95 % CI {row['ci_low']:+.3g} to {row['ci_high']:+.3g}, "
+        if row["ci_low"] is not None and row["ci_high"] is not None
+        else ""
+    )
+    p = row["p_adjusted"]
+    p_text = f"p_adj {p:.2g}" if p is not None else "no test"
+    return f"{name}{row['effect']:+.3g} ({interval}{p_text}, n = {row['n']})"
+
+
+def _flag_line(row: Row) -> str:
+    flag = row["id"].removeprefix("H4-")
+    flag = next(f for f in FLAG_TEXT if f.replace(" ", "") == flag)
+    what = FLAG_TEXT[flag]
+    verb = "Aim for" if row["effect"] > 0 else "Avoid"
+    sign = "higher" if row["effect"] > 0 else "lower"
+    return (
+        f"{verb} {what}: such photos ({flag} = 1) score {abs(row['effect']):.1f} points {sign} "
+        f"on average ({cite(row)})."
+    )
+
+
+def _by_base(rows: Sequence[Row]) -> dict[str, list[Row]]:
+    """Rows grouped by their id without the method suffix, in order of appearance."""
+    groups: dict[str, list[Row]] = {}
+    for r in rows:
+        base = r["id"].removesuffix(f"-{r['method']}") if r["method"] else r["id"]
+        groups.setdefault(base, []).append(r)
+    return groups

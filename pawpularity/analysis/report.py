@@ -1,0 +1,166 @@
+"""report.html: one self-contained page (figures inlined as base64 PNG data URLs, no scripts)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pawpularity.analysis.guidelines import caveats, cite, guidelines
+
+FAMILIES = {
+    "H1": "H1 · high-score photos concentrate the model's attention",
+    "H2": "H2 · the model looks at the pet, not the background",
+    "H3": "H3 · group photos spread attention over more peaks",
+    "H4": "H4 · metadata flags: effect on the score, and on attention",
+    "H5": "H5 · contrast between the attended region and the background",
+    "cue": "The planted cue and the decoy (demo set)",
+}
+STYLE = """
+body { font: 15px/1.5 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       color: #222; }
+img { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
+table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0 1.5em; }
+th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+.accepted { color: #1a7f37; font-weight: 600; } .rejected { color: #b42318; font-weight: 600; }
+.inconclusive { color: #8a6d00; font-weight: 600; } .meta { color: #555; }
+figure { margin: 1em 0; } figcaption { color: #555; font-size: 13px; }
+"""
+
+
+@dataclass
+class Report:
+    """Everything the page shows; sections without data are left out."""
+
+    title: str
+    facts: dict[str, str]  # shown at the top, e.g. run, data, photos explained
+    rows: Sequence[dict[str, Any]]  # hypotheses.json
+    flags: pd.DataFrame
+    figures: dict[str, bytes] = field(default_factory=dict)  # scores, forest, maps, <family>
+    examples: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, panel PNG)
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def render(report: Report) -> str:
+    """The whole page as one HTML string."""
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_e(report.title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{_e(report.title)}</h1>",
+        "<ul class='meta'>"
+        + "".join(f"<li>{_e(k)}: {_e(v)}</li>" for k, v in report.facts.items())
+        + "</ul>",
+        _guidelines(report.rows),
+        _section("Score distribution", _figure(report.figures.get("scores"), "Pawpularity")),
+        _section(
+            "Metadata flags and the score",
+            _figure(report.figures.get("forest"), "flag effects")
+            + "<p>Difference in mean score between photos with and without each flag, "
+            "Welch's 95 % interval.</p>" + _flag_table(report.flags),
+        ),
+    ]
+    if "maps" in report.figures:
+        parts.append(
+            _section(
+                "Mean saliency maps: high vs low scores",
+                _figure(report.figures["maps"], "mean maps")
+                + "<p>Each photo's map normalised to 0–1 on the model's square input, averaged "
+                "over the top and bottom score quartiles; right: their difference.</p>",
+            )
+        )
+    if report.examples:
+        parts.append(
+            _section(
+                "Best and worst photos",
+                "".join(_figure(png, caption, caption) for caption, png in report.examples),
+            )
+        )
+    parts.append(_hypotheses(report))
+    if report.errors:
+        items = "".join(f"<li>{_e(e['path'])}: {_e(e['error'])}</li>" for e in report.errors)
+        parts.append(_section("Photos that could not be read", f"<ul>{items}</ul>"))
+    parts.append(_section("How to read this", _METHOD))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+_METHOD = (
+    "<p>Effects carry 95 % confidence intervals: bootstrap (4999 resamples) for map statistics, "
+    "Welch's t for flag effects on the score. p-values come from permutation tests (Welch's t "
+    "for flags) and are adjusted across all hypotheses together (Benjamini–Hochberg). A "
+    "hypothesis is <span class='accepted'>accepted</span> when its adjusted p-value is below "
+    "0.05 and the effect has the predicted sign; <span class='rejected'>rejected</span> when it "
+    "is significant the other way, or when its interval rules out a meaningful effect (half a "
+    "standard deviation, or ρ = 0.3); <span class='inconclusive'>inconclusive</span> otherwise, "
+    "and always when a group holds fewer than 10 photos. Each photo is explained by the fold "
+    "model that did not train on it. The pet's location is the Grad-CAM map of ImageNet's cat "
+    "and dog classes from the bare pretrained backbone.</p>"
+)
+
+
+def _guidelines(rows: Sequence[dict[str, Any]]) -> str:
+    found = guidelines(rows) or ["No hypothesis was accepted: no guideline."]
+    body = "<ol>" + "".join(f"<li>{_e(g)}</li>" for g in found) + "</ol>"
+    if notes := caveats(rows):
+        body += "<h3>Where the evidence is not enough</h3><ul>"
+        body += "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
+    return _section("Guidelines", body)
+
+
+def _hypotheses(report: Report) -> str:
+    body = ""
+    for family, heading in FAMILIES.items():
+        rows = [r for r in report.rows if r["family"] == family]
+        if not rows:
+            continue
+        body += f"<h3>{_e(heading)}</h3>"
+        if family == "H4":  # the score effects' figure, beside the attention plots
+            body += _figure(report.figures.get("forest"), "flag effects on the score")
+        body += _figure(report.figures.get(family), heading)
+        body += "<table><tr><th>id</th><th>statement</th><th>groups</th><th>effect</th>"
+        body += "<th>verdict</th></tr>"
+        for r in rows:
+            body += (
+                f"<tr><td>{_e(r['id'])}</td><td>{_e(r['statement'])}</td>"
+                f"<td>{_e(r['groups'])}</td>"
+                f"<td>{_e(r['effect_kind'])}: {_e(cite(r, with_id=False))}</td>"
+                f"<td class='{r['verdict']}'>{r['verdict']}</td></tr>"
+            )
+        body += "</table>"
+    return _section("Hypotheses", body)
+
+
+def _flag_table(flags: pd.DataFrame) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in flags.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_e(_fmt(v))}</td>" for v in row) + "</tr>"
+        for row in flags.itertuples(index=False)
+    )
+    return f"<table><tr>{head}</tr>{rows}</table>"
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return "–" if value != value else f"{value:.4g}"  # NaN is not equal to itself
+    return str(value)
+
+
+def _figure(png: bytes | None, alt: str, caption: str = "") -> str:
+    if png is None:
+        return ""
+    data = base64.b64encode(png).decode("ascii")
+    text = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
+    return f'<figure><img alt="{_e(alt)}" src="data:image/png;base64,{data}">{text}</figure>'
+
+
+def _section(title: str, body: str) -> str:
+    return f"<section><h2>{_e(title)}</h2>{body}</section>"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))

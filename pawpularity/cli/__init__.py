@@ -10,7 +10,19 @@ import warnings
 
 import typer
 
-from pawpularity.cli import data, explain, predict, train  # noqa: F401 (registers the commands)
+from pawpularity.cli import (  # noqa: F401 (registers the commands)
+    advise,
+    analyze,
+    blend,
+    data,
+    demo,
+    embed,
+    explain,
+    export,
+    predict,
+    serve,
+    train,
+)
 from pawpularity.cli.app import app
 from pawpularity.errors import PawpularityError
 from pawpularity.runtime import tune_malloc

@@ -41,7 +41,7 @@ class Report:
     rows: Sequence[dict[str, Any]]  # hypotheses.json
     flags: pd.DataFrame
     figures: dict[str, bytes] = field(default_factory=dict)  # scores, forest, maps, <family>
-    examples: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, panel PNG)
+    examples: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, panel JPEG)
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -77,7 +77,7 @@ def render(report: Report) -> str:
         parts.append(
             _section(
                 "Best and worst photos",
-                "".join(_figure(png, caption, caption) for caption, png in report.examples),
+                "".join(_figure(jpeg, caption, caption) for caption, jpeg in report.examples),
             )
         )
     parts.append(_hypotheses(report))
@@ -150,12 +150,13 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def _figure(png: bytes | None, alt: str, caption: str = "") -> str:
-    if png is None:
+def _figure(image: bytes | None, alt: str, caption: str = "") -> str:
+    if image is None:
         return ""
-    data = base64.b64encode(png).decode("ascii")
+    mime = "image/jpeg" if image.startswith(b"\xff\xd8") else "image/png"
+    data = base64.b64encode(image).decode("ascii")
     text = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
-    return f'<figure><img alt="{_e(alt)}" src="data:image/png;base64,{data}">{text}</figure>'
+    return f'<figure><img alt="{_e(alt)}" src="data:{mime};base64,{data}">{text}</figure>'
 
 
 def _section(title: str, body: str) -> str:

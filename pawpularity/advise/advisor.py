@@ -18,7 +18,7 @@ from pawpularity.advise.edits import Box, Edit, apply
 from pawpularity.advise.evidence import Effect
 from pawpularity.advise.search import Candidate, score_edits, search
 from pawpularity.advise.tips import flag_tips
-from pawpularity.data.dataset import prepare
+from pawpularity.data.dataset import prepare, unit_pixels
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import ConfigError
 from pawpularity.explain.base import FLAG_COLUMNS, PET_COLUMN, SCORE_COLUMN, Outputs, target_value
@@ -166,7 +166,7 @@ class Advisor:
 
     def _outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(scores, flag probabilities) of uint8 N×3×S×S photos, averaged over the folds."""
-        x = images.float() / 255.0
+        x = unit_pixels(images)
         outs = [scorer(x) for scorer in self.scorers]
         flags = slice(FLAG_COLUMNS.start, FLAG_COLUMNS.stop)
         return (

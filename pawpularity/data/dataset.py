@@ -17,6 +17,11 @@ from pawpularity.data.images import load_image
 from pawpularity.errors import DataError, ImageError
 
 
+def unit_pixels(images: torch.Tensor) -> torch.Tensor:
+    """uint8 photos (0–255) as float pixels in [0, 1]; float input is taken as already so."""
+    return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+
+
 def prepare(image: Image.Image, size: int) -> torch.Tensor:
     """The whole photo squeezed to size×size (nothing cropped away), as a uint8 3×S×S tensor."""
     small = image.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=3.0)

@@ -23,6 +23,7 @@ from pawpularity.models.onnx import (
     OrtScorer,
     cache_dir,
     cached_export,
+    check_runtime,
     import_ort,
     weights_key,
 )
@@ -30,7 +31,6 @@ from pawpularity.models.onnx import (
 __all__ = ["INSTALL_ORT", "EagerScorer", "OrtScorer", "cache_dir", "export_onnx", "make_scorer"]
 
 BATCH = 32
-RUNTIMES = ("auto", "ort", "eager")
 NAMES = (["pixels"], ["outputs"])
 
 
@@ -51,8 +51,7 @@ def make_scorer(model: Outputs, runtime: str = "auto", batch: int = BATCH) -> Sc
     "auto" takes ONNX Runtime when onnxruntime and onnxscript import and the export works,
     otherwise eager PyTorch with one warning.
     """
-    if runtime not in RUNTIMES:
-        raise ConfigError(f"--runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    check_runtime(runtime)
     if runtime == "eager":
         return EagerScorer(model, batch)
     try:

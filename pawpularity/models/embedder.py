@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pawpularity.data.dataset import unit_pixels
 from pawpularity.models.backbones import TimmModel, preprocessing
 
 
@@ -33,11 +34,6 @@ class Embedder(nn.Module):
         if self.tta:
             return (self.pooled(x) + self.pooled(x.flip(-1))) / 2
         return self.pooled(x)
-
-
-def unit_pixels(images: torch.Tensor) -> torch.Tensor:
-    """uint8 photos (0–255) as float pixels in [0, 1]; float input is taken as already so."""
-    return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
 
 
 def resized(images: torch.Tensor, size: int) -> torch.Tensor:

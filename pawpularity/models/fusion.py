@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from pawpularity.data.dataset import unit_pixels
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import ConfigError
 from pawpularity.models import DEFAULT_BACKBONE
@@ -92,8 +93,7 @@ class PawpularityNet(nn.Module):
         return self
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.float() / 255.0 if images.dtype == torch.uint8 else images
-        return (x - self.pixel_mean) / self.pixel_std
+        return (unit_pixels(images) - self.pixel_mean) / self.pixel_std
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """Pooled image embedding of a batch of photos."""

@@ -24,6 +24,13 @@ from torch import nn
 from pawpularity.errors import ConfigError
 
 INSTALL_ORT = "pip install onnxruntime onnxscript"
+RUNTIMES = ("auto", "ort", "eager")
+
+
+def check_runtime(runtime: str) -> None:
+    """A ConfigError unless `runtime` is one of RUNTIMES (the `--runtime` of every command)."""
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"--runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
 
 
 def import_ort() -> ModuleType:

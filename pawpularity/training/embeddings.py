@@ -24,15 +24,14 @@ from numpy.lib.format import open_memmap
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from pawpularity.data.dataset import load_prepared
+from pawpularity.data.dataset import load_prepared, unit_pixels
 from pawpularity.data.schema import ID, image_path, read_table
 from pawpularity.errors import ConfigError, DataError, ImageError, RunError
 from pawpularity.models.backbones import create_backbone, embedding_size, preprocessing
 from pawpularity.models.checkpoint import read_json, write_json
-from pawpularity.models.embedder import Embedder, unit_pixels
-from pawpularity.models.onnx import OrtModule, cached_export, weights_key
+from pawpularity.models.embedder import Embedder
+from pawpularity.models.onnx import OrtModule, cached_export, check_runtime, weights_key
 
-RUNTIMES = ("auto", "ort", "eager")
 TTAS = ("none", "flip")
 EMBEDDINGS, PARTIAL, IDS, META = "embeddings.npy", "embeddings.partial.npy", "ids.csv", "meta.json"
 FLUSH_EVERY = 8  # batches between progress records (a crash loses at most this much work)
@@ -208,9 +207,8 @@ def default_workers() -> int:
 
 
 def features_fn(embedder: Embedder, size: int, runtime: str = "auto") -> Features:
-    """The embedder on ONNX Runtime (exported once, cached) or eager PyTorch; see RUNTIMES."""
-    if runtime not in RUNTIMES:
-        raise ConfigError(f"--runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    """The embedder on ONNX Runtime (exported once, cached) or eager PyTorch."""
+    check_runtime(runtime)
     if runtime != "eager":
         try:
             key = weights_key(embedder, f"embedder|{size}|{embedder.tta}")

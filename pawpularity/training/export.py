@@ -16,12 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from pawpularity.data.dataset import load_prepared
+from pawpularity.data.dataset import load_prepared, unit_pixels
 from pawpularity.data.demo import PHOTOS_DIR
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import ConfigError
 from pawpularity.models.checkpoint import WEIGHTS_FILE, load_net, read_json, write_json
-from pawpularity.models.embedder import unit_pixels
 from pawpularity.models.fusion import ModelConfig, PawpularityNet
 from pawpularity.models.onnx import OrtModule, export, import_ort, weights_key
 

@@ -18,10 +18,11 @@ import pandas as pd
 import torch
 
 from pawpularity import __version__
+from pawpularity.data.dataset import unit_pixels
 from pawpularity.data.folds import near_duplicate_groups
 from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
 from pawpularity.errors import ConfigError, DataError, RunError
-from pawpularity.models.embedder import Embedder, resized, unit_pixels
+from pawpularity.models.embedder import Embedder, resized
 from pawpularity.training.cv import (
     check_present,
     run_folds,

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import torch
 
-from pawpularity.errors import ConfigError, RunError
+from pawpularity.errors import RunError
 from pawpularity.models.checkpoint import WEIGHTS_FILE, load_net, read_json
 from pawpularity.models.fusion import ModelConfig, PawpularityNet
+from pawpularity.models.onnx import check_runtime
 
-RUNTIMES = ("auto", "ort", "eager")
 Engine = Callable[[torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -47,8 +47,7 @@ class Run:
 def load_run(path: Path, runtime: str = "auto") -> Run:
     """Load RUN/config.json and every fold it promises (or the runs a blend is made of)."""
     path = Path(path)
-    if runtime not in RUNTIMES:
-        raise ConfigError(f"--runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    check_runtime(runtime)
     if not path.is_dir():
         raise RunError(f"{path}: no such run folder (make one with `pawpularity train`)")
     config = read_json(path / "config.json")

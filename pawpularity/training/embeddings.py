@@ -4,7 +4,7 @@ DIR/embeddings.npy   N×D float32, one row per photo (NaN where the photo could 
 DIR/ids.csv          Id, path, error
 DIR/meta.json        backbone, weights, image_size, mean, std, tta, dim, n, done
 
-While running, rows go to DIR/embeddings.partial.npy (a memory map) and `done` in meta.json
+While running, rows go to DIR/embeddings.partial.npy (written in place) and `done` in meta.json
 counts the rows safely on disk; the same command again continues from there.
 """
 
@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ from pawpularity.models.backbones import create_backbone, embedding_size, prepro
 from pawpularity.models.checkpoint import read_json, write_json
 from pawpularity.models.embedder import Embedder
 from pawpularity.models.onnx import OrtModule, cached_export, check_runtime, weights_key
+from pawpularity.runtime import flat_malloc
 
 TTAS = ("none", "flip")
 EMBEDDINGS, PARTIAL, IDS, META = "embeddings.npy", "embeddings.partial.npy", "ids.csv", "meta.json"
@@ -96,7 +97,8 @@ def embed(
     done = _start(out, meta, ids, paths)
     if done < len(ids):
         features = features_fn(Embedder(backbone, config.tta == "flip"), size, runtime)
-        _fill(out, meta, paths, done, features, batch_size)
+        with flat_malloc(isinstance(features, GraphFeatures)):
+            _fill(out, meta, paths, done, features, batch_size)
     return load_embeddings(out)
 
 
@@ -139,35 +141,44 @@ def _fill(
     features: Features,
     batch_size: int,
 ) -> None:
-    rows = open_memmap(out / PARTIAL, mode="r+")
+    """Rows `done`.. written in place with plain file writes (a memory map would hold every
+    written page in the process's memory); ids.csv rewritten only when new errors came."""
+    start = open_memmap(out / PARTIAL, mode="r").offset  # where row 0 begins
+    row_bytes = 4 * int(meta["dim"])
     table = pd.read_csv(out / IDS, dtype=str, keep_default_na=False)
     loader = photo_loader(paths, meta["image_size"], done, batch_size)
     bar = tqdm(total=len(paths), initial=done, unit="img", desc="embedding", leave=False)
-    for b, (index, pixels, errors) in enumerate(loader):
-        good = [i for i, e in enumerate(errors) if not e]
-        block = np.full((len(index), rows.shape[1]), np.nan, np.float32)
-        if good:
-            block[good] = features(unit_pixels(pixels[good])).numpy()
-        rows[int(index[0]) : int(index[-1]) + 1] = block
-        for i, e in zip(index.tolist(), errors, strict=True):
-            if e:
-                table.loc[i, "error"] = e
-        bar.update(len(index))
-        if (b + 1) % FLUSH_EVERY == 0 or int(index[-1]) + 1 == len(paths):
-            _record(out, rows, table, meta, int(index[-1]) + 1)
+    new_errors = False
+    with open(out / PARTIAL, "r+b") as rows:
+        for b, (index, pixels, errors) in enumerate(loader):
+            good = [i for i, e in enumerate(errors) if not e]
+            block = np.full((len(index), int(meta["dim"])), np.nan, np.float32)
+            if good:
+                block[good] = features(unit_pixels(pixels[good])).numpy()
+            rows.seek(start + int(index[0]) * row_bytes)
+            rows.write(block.tobytes())
+            for i, e in zip(index.tolist(), errors, strict=True):
+                if e:
+                    table.loc[i, "error"], new_errors = e, True
+            bar.update(len(index))
+            if (b + 1) % FLUSH_EVERY == 0 or int(index[-1]) + 1 == len(paths):
+                _record(out, rows, table if new_errors else None, meta, int(index[-1]) + 1)
+                new_errors = False
     bar.close()
-    del rows
     os.replace(out / PARTIAL, out / EMBEDDINGS)
 
 
 def _record(
-    out: Path, rows: np.memmap, table: pd.DataFrame, meta: dict[str, Any], done: int
+    out: Path, rows: BinaryIO, table: pd.DataFrame | None, meta: dict[str, Any], done: int
 ) -> None:
-    """Make the first `done` rows durable: data, then errors, then the count that promises them."""
+    """Make the first `done` rows durable: data, then new errors, then the count that promises
+    them."""
     rows.flush()
-    tmp = out / f"{IDS}.tmp"
-    table.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, out / IDS)
+    os.fsync(rows.fileno())
+    if table is not None:
+        tmp = out / f"{IDS}.tmp"
+        table.to_csv(tmp, index=False, lineterminator="\n")
+        os.replace(tmp, out / IDS)
     write_json(out / META, {**meta, "done": done})
 
 
@@ -213,7 +224,7 @@ def features_fn(embedder: Embedder, size: int, runtime: str = "auto") -> Feature
         try:
             key = weights_key(embedder, f"embedder|{size}|{embedder.tta}")
             example = (torch.rand(2, 3, size, size),)
-            return graph_features(
+            return GraphFeatures(
                 OrtModule(cached_export(embedder, example, key, (["pixels"], ["features"])))
             )
         except ConfigError as e:
@@ -229,9 +240,14 @@ def features_fn(embedder: Embedder, size: int, runtime: str = "auto") -> Feature
     return eager
 
 
-def graph_features(graph: OrtModule) -> Features:
+class GraphFeatures:
     """An exported embedder (pixels → features) as a features function."""
-    return lambda x: graph(x)[0]
+
+    def __init__(self, graph: OrtModule) -> None:
+        self.graph = graph
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.graph(x)[0]
 
 
 def load_embeddings(path: Path) -> Embeddings:

@@ -32,9 +32,9 @@ from pawpularity.training.cv import (
 )
 from pawpularity.training.embeddings import (
     Features,
+    GraphFeatures,
     embedding_backbone,
     features_fn,
-    graph_features,
     load_embeddings,
 )
 from pawpularity.training.heads import HEADS, FoldHead, fit_head
@@ -177,5 +177,5 @@ def load_head_engine(path: Path, config: dict[str, Any], graphs: list[Any] | Non
     if graphs is None:
         fns = [features_fn(e, size, "eager") for e, size in pairs]
     else:
-        fns = [graph_features(g) for g in graphs]
+        fns = [GraphFeatures(g) for g in graphs]
     return HeadEngine([(fn, size) for fn, (_, size) in zip(fns, pairs, strict=True)], heads)

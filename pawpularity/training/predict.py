@@ -19,6 +19,7 @@ from tqdm import tqdm
 from pawpularity.data.images import IMAGE_SUFFIXES
 from pawpularity.data.schema import FLAGS, ID, image_path, read_table
 from pawpularity.errors import DataError
+from pawpularity.runtime import flat_malloc
 from pawpularity.training.embeddings import photo_loader
 from pawpularity.training.run import Run
 
@@ -95,7 +96,8 @@ def predict(
     failed = len(previous or []) - scored
     bar = tqdm(total=len(items), initial=len(items) - len(todo), unit="img", desc="scoring")
     loader = photo_loader([it.path for it in todo], run.image_size, 0, batch_size, workers)
-    with out.open("a" if previous is not None else "w", newline="") as f:
+    ort = run.runtime == "ort"  # glibc defaults while streaming on ORT: flat memory
+    with out.open("a" if previous is not None else "w", newline="") as f, flat_malloc(ort):
         writer = csv.writer(f, lineterminator="\n")
         if previous is None:
             writer.writerow(COLUMNS)

@@ -6,14 +6,18 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 from typer.testing import CliRunner
 
+from pawpularity import runtime
 from pawpularity.cli import app
 from pawpularity.errors import ConfigError
 from pawpularity.training.export import export_run
+from pawpularity.training.predict import collect, predict
 from pawpularity.training.run import load_run
+from tests.conftest import PETS
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +66,22 @@ def test_unknown_format_and_unexported_runs(tiny_run: Path) -> None:
     with pytest.raises(ConfigError, match="pawpularity export"):
         load_run(tiny_run, "ort")
     assert load_run(tiny_run).runtime == "eager"
+
+
+def test_predict_on_ort_streams_with_glibc_defaults(
+    exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scores of eager PyTorch; glibc's defaults while photos stream (the tuned heap grows
+    with their number on ONNX Runtime: bench/scale.py), the tuned heap again afterwards."""
+    trims: list[int] = []
+    real = runtime._mallopt
+    monkeypatch.setattr(
+        runtime, "_mallopt", lambda s: trims.append(s[runtime._M_TRIM_THRESHOLD]) or real(s)
+    )
+    runtime.tune_malloc()
+    photos = collect([str(p) for p in sorted(PETS.glob("*.jpg"))[:5]])
+    predict(load_run(exported, "eager"), photos, tmp_path / "eager.csv", workers=0)
+    predict(load_run(exported), photos, tmp_path / "ort.csv", workers=0)
+    assert trims == [100_000_000_000, 128 * 1024, 100_000_000_000]
+    eager, ort = pd.read_csv(tmp_path / "eager.csv"), pd.read_csv(tmp_path / "ort.csv")
+    assert (eager["score"] - ort["score"]).abs().max() <= 0.01

@@ -76,6 +76,7 @@ def main() -> None:
         make_photos(root / "warm", 8)
         measure(["embed", str(root / "warm"), "--out", str(root / "warm_emb")])  # caches the export
         print(f"{'command':8} {'photos':>7} {'seconds':>8} {'ms/photo':>9} {'peak MiB':>9}")
+        rows: dict[str, list[tuple[float, float]]] = {}
         for n in sizes:
             photos = root / f"photos{n}"
             make_photos(photos, n)
@@ -91,7 +92,13 @@ def main() -> None:
             }
             for name, args in commands.items():
                 seconds, mib = measure(args)
+                rows.setdefault(name, []).append((1000 * seconds / n, mib))
                 print(f"{name:8} {n:7d} {seconds:8.1f} {1000 * seconds / n:9.2f} {mib:9.0f}")
+        for name, ((ms0, mib0), *_, (ms1, mib1)) in rows.items() if len(sizes) > 1 else ():
+            print(
+                f"{name}: {sizes[-1]} vs {sizes[0]} photos: ms/photo {ms1 / ms0:.2f}×, "
+                f"peak memory {mib1 / mib0:.2f}× (flat: about 1×)"
+            )
 
 
 if __name__ == "__main__":

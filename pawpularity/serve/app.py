@@ -1,7 +1,8 @@
 """The web app: a page for shelter volunteers and a REST API over the library calls the CLI makes.
 
 GET /health; POST /api/score, /api/explain, /api/advise with the photo in the multipart field
-`file`; GET / (the page), /static/* (its files), /results/<id>/* (advice files), /docs.
+`file`; GET / (the page), /static/* (its files), /results/<id>/* (advice files), /docs and
+/redoc (served from the package: no CDN).
 Errors are JSON `{"detail": ...}`: 413 upload over MAX_UPLOAD, 415 not a usable image (broken,
 unknown format, decompression bomb), 422 bad parameters, 500 anything unexpected.
 """
@@ -23,6 +24,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from PIL import Image, ImageOps
 
 from pawpularity import __version__
@@ -87,7 +89,7 @@ def create_app(
     """The app around one loaded advisor; advice files go to `results`. warm: first run a
     shipped photo through every model call, so that the first request is as fast as the others
     and memory is at its working size before serving."""
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs works without internet
         title="Pawpularity",
         version=__version__,
         description="Score a pet's adoption photo, see why, and get concrete fixes.",

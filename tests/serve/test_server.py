@@ -57,6 +57,19 @@ def test_the_page_says_what_is_wrong_with_a_bad_file(
         page.close()
 
 
+def test_the_api_docs_render_without_internet(browser: Browser, server: str) -> None:
+    page = browser.new_page()
+    try:
+        page.route(
+            "**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort()
+        )
+        page.goto(server + "/docs")
+        page.locator(".opblock", has_text="/api/score").first.wait_for(timeout=30_000)
+        assert page.locator(".opblock", has_text="/api/advise").count() == 1
+    finally:
+        page.close()
+
+
 def _post_oversized(server: str, expect_continue: bool) -> tuple[int, dict]:
     """POST a 31 MB multipart body with a declared length, as curl (waits for 100 Continue) or
     as a client that sends everything at once; returns the status and JSON answer."""

@@ -16,15 +16,13 @@ from PIL import Image
 from pawpularity.advise.crops import box_of, centre_of_mass, grow
 from pawpularity.advise.edits import Box, Edit, apply
 from pawpularity.advise.evidence import Effect
-from pawpularity.advise.search import Candidate, score_edits, search
+from pawpularity.advise.search import Candidate, score_edits, search, top
 from pawpularity.advise.tips import flag_tips
 from pawpularity.data.dataset import prepare, unit_pixels
 from pawpularity.data.schema import FLAGS
-from pawpularity.errors import ConfigError
 from pawpularity.explain.base import FLAG_COLUMNS, PET_COLUMN, SCORE_COLUMN, Outputs, target_value
-from pawpularity.explain.photos import IMAGENET_RUN, ExplainConfig, Explainer, load_model
+from pawpularity.explain.photos import IMAGENET_RUN, ExplainConfig, Explainer, load_model, load_nets
 from pawpularity.explain.runtime import make_scorer
-from pawpularity.training.run import load_run
 
 MARGIN = 1.0  # score points an edit must gain over the original to be recommended
 FINALISTS = 3  # the best candidates scored again at full resolution
@@ -70,13 +68,9 @@ class Advice:
 
 
 class Advisor:
-    def __init__(
-        self, run: Path, runtime: str = "auto", explain: ExplainConfig | None = None
-    ) -> None:
-        config = explain or ExplainConfig(runtime=runtime)
-        nets = load_run(run, "eager").nets  # the networks themselves: we explain them
-        if not nets:
-            raise ConfigError(f"{run} is a --head or blend run: advice needs a network run")
+    def __init__(self, run: Path, runtime: str = "auto") -> None:
+        config = ExplainConfig(runtime=runtime)
+        nets = load_nets(run)  # the networks themselves: we explain them
         self.explainer = Explainer(nets[0], config, runtime)
         self.scorers = [self.explainer.ctx.scorer]
         self.scorers += [make_scorer(Outputs(net), runtime) for net in nets[1:]]
@@ -111,7 +105,8 @@ class Advisor:
                 pet_box or (0, 0, *photo.size),
                 _to_photo(focus, photo, self.size),
             )
-            finalists = [c.edit for c in _beating(candidates, candidates[0].score)[:FINALISTS]]
+            beating = [c for c in candidates if c.score > candidates[0].score]
+            finalists = [c.edit for c in top(beating, FINALISTS)]
             final = score_edits(photo, finalists, self._scores, self.size)
         best = max(final, key=lambda c: c.score, default=None)
         if best is None or best.score < scored.score + margin:
@@ -178,11 +173,6 @@ class Advisor:
 def _tip(text: str) -> dict[str, Any]:
     """A tip that comes from the photo as a whole, not from one flag."""
     return {"flag": None, "probability": None, "tip": text, "evidence": None}
-
-
-def _beating(candidates: list[Candidate], score: float) -> list[Candidate]:
-    """The candidates that score above `score`, best first."""
-    return sorted((c for c in candidates if c.score > score), key=lambda c: -c.score)
 
 
 def _to_photo(point: tuple[float, float], photo: Image.Image, side: int) -> tuple[float, float]:

@@ -39,10 +39,6 @@ class Edit:
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
-    def with_crop(self, name: str, crop: Box | None) -> Edit:
-        """The same colour settings after another crop (named `name`)."""
-        return replace(self, name=name, crop=crop)
-
 
 def apply(photo: Image.Image, edit: Edit, scale: float = 1.0) -> Image.Image:
     """The edited photo; `scale` is the size of `photo` relative to the one `edit.crop` refers to

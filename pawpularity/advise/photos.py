@@ -19,6 +19,7 @@ from pawpularity.advise.evidence import Effect
 from pawpularity.data.images import load_image
 from pawpularity.errors import ImageError
 from pawpularity.explain.draw import FONT, PAD, TITLE_PX, label, write_png
+from pawpularity.explain.photos import unique_name
 from pawpularity.models.checkpoint import write_json
 
 COMPARE_HEIGHT = 480  # pixels of each photo in compare.png
@@ -73,7 +74,7 @@ def advise_photos(
     results: dict[str, Any] = {}
     used: set[str] = set()
     for path in tqdm(paths, desc="advising", unit="photo", leave=False):
-        folder = out if len(paths) == 1 else out / _unique(Path(path).stem, used)
+        folder = out if len(paths) == 1 else out / unique_name(Path(path).stem, used)
         results[str(path)] = _advise_one(advisor, Path(path), folder, effects, margin)
     advised = sum("error" not in r for r in results.values())
     summary = {"advised": advised, "failed": len(results) - advised, "photos": results}
@@ -97,12 +98,3 @@ def _advise_one(
         "best_score": round(advice.best_score, 3),
         "best_edit": None if advice.best_edit is None else advice.best_edit.name,
     }
-
-
-def _unique(stem: str, used: set[str]) -> str:
-    """stem, or stem_2, stem_3, ... when photos in different folders share a name."""
-    name = next(
-        n for n in (stem, *(f"{stem}_{k}" for k in range(2, len(used) + 3))) if n not in used
-    )
-    used.add(name)
-    return name

@@ -64,8 +64,8 @@ def search(
     crops = [Edit(name, crop=box) for name, box in crop_boxes(photo.size, pet, focus)]
     recipes = [e for r in RECIPES if (e := enhancement(work, r, Edit())) is not None]
     first = score_edits(work, [Edit(), *crops, *recipes], score, size, scale)
-    best_crops = _top([c for c in first if c.edit.crop is not None], TOP_CROPS)
-    best_recipes = [c.edit.name for c in _top(first[1 + len(crops) :], TOP_RECIPES)]
+    best_crops = top([c for c in first if c.edit.crop is not None], TOP_CROPS)
+    best_recipes = [c.edit.name for c in top(first[1 + len(crops) :], TOP_RECIPES)]
     combined = [
         e
         for c in best_crops
@@ -76,5 +76,6 @@ def search(
     return first + score_edits(work, combined, score, size, scale)
 
 
-def _top(candidates: list[Candidate], k: int) -> list[Candidate]:
+def top(candidates: list[Candidate], k: int) -> list[Candidate]:
+    """The k best, best first."""
     return sorted(candidates, key=lambda c: -c.score)[:k]

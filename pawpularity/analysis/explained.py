@@ -38,8 +38,7 @@ from pawpularity.errors import ImageError, RunError
 from pawpularity.explain.base import PET_COLUMN, SCORE_COLUMN
 from pawpularity.explain.cue import Box, hits, peak, read_cues
 from pawpularity.explain.draw import normalised, panel
-from pawpularity.explain.photos import IMAGENET_RUN, ExplainConfig, Explainer, load_model
-from pawpularity.training.run import load_run
+from pawpularity.explain.photos import IMAGENET_RUN, ExplainConfig, Explainer, load_model, load_nets
 
 PET_METHOD = "gradcam"  # where the pet is: cheap, and it follows the object, not its texture
 STATS = ("top10", "entropy", "peaks", "pet_mass", "pet_excess", "contrast")
@@ -78,9 +77,8 @@ def explain_sample(
     panel_dir: Path | None = None,
 ) -> Explained:
     """Explain every row of `table` (Kaggle columns) with the score maps of `config.methods`."""
-    run = load_run(run_dir)
     runtime = config.runtime if "rise" in config.methods else "eager"  # no export when unused
-    explainers = [Explainer(net, config, runtime) for net in run.nets]
+    explainers = [Explainer(net, config, runtime) for net in load_nets(run_dir)]
     pets = Explainer(load_model(IMAGENET_RUN, seed=config.seed), config, "eager")
     has_cues = (Path(data_dir) / "cues.csv").is_file()
     cues = _cue_rows(data_dir) if has_cues else {}

@@ -37,8 +37,8 @@ ADVICE = {
 
 def guidelines(rows: Sequence[Row]) -> list[str]:
     """The guidelines, each a sentence that cites its numbers (markdown, no bullet)."""
-    lines = []
-    for base, members in _by_base(rows).items():
+    lines, groups = [], _by_base(rows)
+    for base, members in groups.items():
         accepted = [r for r in members if r["verdict"] == "accepted"]
         if not accepted:
             continue
@@ -46,13 +46,13 @@ def guidelines(rows: Sequence[Row]) -> list[str]:
             lines.append(_flag_line(accepted[0]))
         elif base in ADVICE:
             lines.append(f"{ADVICE[base]} ({'; '.join(cite(r) for r in members)}).")
-    for base, members in _by_base(rows).items():
-        if base == "decoy" and all(r["verdict"] == "rejected" for r in members):
-            lines.append(
-                "On the demo set, the checkerboard decoy does not matter: attention on it does "
-                f"not raise the score ({'; '.join(cite(r) for r in members)}), so the analysis "
-                "tells the planted cue from the decoy."
-            )
+    decoy = groups.get("decoy")
+    if decoy and all(r["verdict"] == "rejected" for r in decoy):
+        lines.append(
+            "On the demo set, the checkerboard decoy does not matter: attention on it does "
+            f"not raise the score ({'; '.join(cite(r) for r in decoy)}), so the analysis "
+            "tells the planted cue from the decoy."
+        )
     return lines
 
 

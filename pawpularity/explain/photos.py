@@ -23,7 +23,7 @@ from PIL import Image
 from timm.data import ImageNetInfo
 from tqdm import tqdm
 
-from pawpularity.data.dataset import prepare
+from pawpularity.data.dataset import prepare, unit_pixels
 from pawpularity.data.images import load_image
 from pawpularity.errors import ConfigError, ImageError
 from pawpularity.explain import RISE_MASKS
@@ -66,12 +66,19 @@ def load_model(run: str | Path, fold: int = 0, seed: int = 0) -> PawpularityNet:
         net = build_model(ModelConfig(), pretrained="imagenet")
         net.config.image_size = preprocessing(net.backbone)[2]
         return net.eval()
-    nets = load_run(Path(run), "eager").nets
-    if not nets:
-        raise ConfigError(f"{run} is a --head or blend run, with no network to explain")
+    nets = load_nets(Path(run))
     if not 0 <= fold < len(nets):
         raise ConfigError(f"--fold {fold}: {run} has folds 0 to {len(nets) - 1}")
     return nets[fold]
+
+
+def load_nets(run: Path) -> list[PawpularityNet]:
+    """Every fold's network of a run, eager (maps need gradients); a ConfigError for head and
+    blend runs, which have none."""
+    nets = load_run(run, "eager").nets
+    if not nets:
+        raise ConfigError(f"{run} is a --head or blend run: maps and advice need a network run")
+    return nets
 
 
 class Explainer:
@@ -89,7 +96,7 @@ class Explainer:
         self.size = int(net.config.image_size or 224)
 
     def tensor(self, photo: Image.Image) -> torch.Tensor:
-        x = prepare(photo, self.size)[None].float() / 255.0
+        x = unit_pixels(prepare(photo, self.size)[None])
         return x.contiguous(memory_format=torch.channels_last)
 
     def map(self, method: str, x: torch.Tensor, column: int) -> torch.Tensor:
@@ -130,7 +137,7 @@ def explain_photos(
         except ImageError as e:
             images[str(path)] = {"error": str(e)}
             continue
-        folder = out / _unique(Path(path).stem, folders)
+        folder = out / unique_name(Path(path).stem, folders)
         folder.mkdir(exist_ok=True)
         images[str(path)] = _explain_one(main, controls, photo, target, config.methods, folder)
     explained = [e["methods"] for e in images.values() if "methods" in e]
@@ -215,7 +222,8 @@ def _save_npy(array: np.ndarray, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _unique(stem: str, used: set[str]) -> str:
+def unique_name(stem: str, used: set[str]) -> str:
+    """stem, or stem_2, stem_3, ... when photos in different folders share a name."""
     name, k = stem, 1
     while name in used:
         k += 1

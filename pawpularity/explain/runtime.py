@@ -19,16 +19,14 @@ from pawpularity.errors import ConfigError
 from pawpularity.explain.base import Outputs, Scorer
 from pawpularity.models.backbones import preprocessing
 from pawpularity.models.onnx import (
-    INSTALL_ORT,
     OrtScorer,
-    cache_dir,
     cached_export,
     check_runtime,
     import_ort,
     weights_key,
 )
 
-__all__ = ["INSTALL_ORT", "EagerScorer", "OrtScorer", "cache_dir", "export_onnx", "make_scorer"]
+__all__ = ["EagerScorer", "OrtScorer", "export_onnx", "make_scorer"]
 
 BATCH = 32
 NAMES = (["pixels"], ["outputs"])

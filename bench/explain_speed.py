@@ -181,7 +181,7 @@ def main() -> None:
     args = parser.parse_args()
     tune_malloc()  # as the CLI does
     with tempfile.TemporaryDirectory() as tmp:
-        run = load_run(args.run or trained_run(Path(tmp)))
+        run = load_run(args.run or trained_run(Path(tmp)), "eager")
         model = Outputs(run.nets[0])
         layer = gradcam_layer(run.model.backbone, model.net.backbone)
         print(

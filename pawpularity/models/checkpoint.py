@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetensors.torch import load_model, save_model
 
 from pawpularity.errors import RunError
 from pawpularity.models.backbones import create_backbone
 from pawpularity.models.fusion import ModelConfig, PawpularityNet
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -51,6 +54,13 @@ def write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table atomically, without its index."""
+    tmp = path.with_suffix(".tmp")
+    frame.to_csv(tmp, index=False, lineterminator="\n")
     os.replace(tmp, path)
 
 

@@ -18,10 +18,9 @@ from scipy.optimize import nnls
 from pawpularity import __version__
 from pawpularity.data.schema import ID
 from pawpularity.errors import RunError
-from pawpularity.models.checkpoint import write_json
+from pawpularity.models.checkpoint import write_csv, write_json
 from pawpularity.models.embedder import resized
 from pawpularity.models.fusion import ModelConfig
-from pawpularity.training.cv import write_csv
 from pawpularity.training.metrics import rmse
 from pawpularity.training.run import Run, load_run
 

@@ -35,7 +35,7 @@ from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
 from pawpularity.errors import ConfigError, DataError, RunError
 from pawpularity.models import DEFAULT_FREEZE
 from pawpularity.models.backbones import create_backbone, preprocessing
-from pawpularity.models.checkpoint import read_json, save_weights, write_json
+from pawpularity.models.checkpoint import read_json, save_weights, write_csv, write_json
 from pawpularity.models.fusion import ModelConfig, PawpularityNet, apply_freeze
 from pawpularity.training.features import MEMORY_BUDGET, VIEWS, cache_bytes, cache_prefix
 from pawpularity.training.metrics import flag_auc, rmse
@@ -364,12 +364,6 @@ def check_present(paths: list[Path]) -> None:
             f"{len(missing)} of {len(paths)} photos are missing, e.g. {missing[0]} "
             "(run `pawpularity data check` for the full list)"
         )
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    frame.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, path)
 
 
 def _path(value: str | None) -> Path | None:

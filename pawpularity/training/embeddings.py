@@ -28,7 +28,7 @@ from pawpularity.data.dataset import load_prepared, unit_pixels
 from pawpularity.data.schema import ID, image_path, read_table
 from pawpularity.errors import ConfigError, DataError, ImageError, RunError
 from pawpularity.models.backbones import create_backbone, embedding_size, preprocessing
-from pawpularity.models.checkpoint import read_json, write_json
+from pawpularity.models.checkpoint import read_json, write_csv, write_json
 from pawpularity.models.embedder import Embedder
 from pawpularity.models.onnx import OrtModule, cached_export, check_runtime, weights_key
 from pawpularity.runtime import flat_malloc
@@ -176,9 +176,7 @@ def _record(
     rows.flush()
     os.fsync(rows.fileno())
     if table is not None:
-        tmp = out / f"{IDS}.tmp"
-        table.to_csv(tmp, index=False, lineterminator="\n")
-        os.replace(tmp, out / IDS)
+        write_csv(table, out / IDS)
     write_json(out / META, {**meta, "done": done})
 
 

@@ -23,13 +23,6 @@ from pawpularity.data.folds import near_duplicate_groups
 from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
 from pawpularity.errors import ConfigError, DataError, RunError
 from pawpularity.models.embedder import Embedder, resized
-from pawpularity.training.cv import (
-    check_present,
-    run_folds,
-    start_run,
-    summarise,
-    write_fold_predictions,
-)
 from pawpularity.training.embeddings import (
     Features,
     GraphFeatures,
@@ -66,6 +59,14 @@ def train_head(
         raise DataError("--head needs --embeddings DIR (make it with `pawpularity embed DATA`)")
     table = read_table(Path(data_dir) / "train.csv")
     paths = [image_path(data_dir, i) for i in table[ID]]
+    from pawpularity.training.cv import (  # Lightning, which scoring a head run does not need
+        check_present,
+        run_folds,
+        start_run,
+        summarise,
+        write_fold_predictions,
+    )
+
     check_present(paths)
     x, sources = _features(list(table[ID]), embeddings)
     start_run(out, _wanted(data_dir, config, sources), resume)
@@ -173,9 +174,9 @@ def load_head_engine(path: Path, config: dict[str, Any], graphs: list[Any] | Non
             "(complete it with `pawpularity train ... --resume`)"
         )
     heads = [FoldHead.load(path / f"fold{k}", kind) for k in range(n)]
-    pairs = embedders(config)
     if graphs is None:
-        fns = [features_fn(e, size, "eager") for e, size in pairs]
-    else:
-        fns = [GraphFeatures(g) for g in graphs]
-    return HeadEngine([(fn, size) for fn, (_, size) in zip(fns, pairs, strict=True)], heads)
+        features = [(features_fn(e, size, "eager"), size) for e, size in embedders(config)]
+    else:  # the graphs hold the backbones: only their input sizes are needed
+        sizes = [int(s["image_size"]) for s in config["embeddings"].values()]
+        features = [(GraphFeatures(g), size) for g, size in zip(graphs, sizes, strict=True)]
+    return HeadEngine(features, heads)

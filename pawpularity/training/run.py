@@ -25,7 +25,7 @@ Engine = Callable[[torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch
 class Run:
     path: Path
     model: ModelConfig
-    nets: list[PawpularityNet]  # network runs only; empty for heads and blends
+    nets: list[PawpularityNet]  # eager network runs only; empty on ORT, for heads and blends
     engine: Engine | None = None  # how non-eager or non-network runs score
     runtime: str = "eager"  # what scores: "eager" or "ort"
 
@@ -75,9 +75,8 @@ def load_run(path: Path, runtime: str = "auto") -> Run:
             f"{path}: unfinished run, no model for {', '.join(missing)} "
             "(complete it with `pawpularity train ... --resume`)"
         )
-    nets = [load_net(model, f) for f in folds]
     if graphs is None:
-        return Run(path, model, nets)
+        return Run(path, model, [load_net(model, f) for f in folds])
     from pawpularity.training.export import OrtFolds
 
-    return Run(path, model, nets, OrtFolds(graphs), used)
+    return Run(path, model, [], OrtFolds(graphs), used)

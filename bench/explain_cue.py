@@ -1,6 +1,7 @@
 """Do the maps point at the planted cue? The trained demo model against untrained controls.
 
 Trains the contract's recipe (demo --n 96 --seed 7, 2 folds, 8 epochs) unless --run is given,
+explains the mean of its folds (what is scored),
 builds a demo set with another seed, and prints for each method the share of photos holding
 the cue whose map peaks on the cue (goal: Grad-CAM ≥ 95 %, RISE ≥ 90 %, Vanilla ≥ 80 %) and on
 the decoy (≤ 10 %); then the same for the pretrained backbone with freshly initialised heads,
@@ -17,12 +18,16 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from pawpularity.data.demo import make_demo
+import pawpularity as paw
+from pawpularity.data.demo import DEMO_PHOTOS, DEMO_SEED, make_demo
+from pawpularity.explain.base import Outputs
 from pawpularity.explain.cue import hit_rates
-from pawpularity.explain.photos import IMAGENET_RUN, ExplainConfig, load_model
-from pawpularity.models.fusion import ModelConfig
+from pawpularity.explain.explainer import Explainer, imagenet_ensemble
+from pawpularity.explain.methods import build
+from pawpularity.models.config import ModelConfig
 from pawpularity.runtime import tune_malloc
-from pawpularity.training.cv import TrainConfig, train
+from pawpularity.training.config import TrainConfig
+from pawpularity.training.cv import train
 
 METHODS = ("gradcam", "gradcampp", "rise", "vanilla", "smoothgrad")
 GOALS = {"gradcam": 0.95, "rise": 0.90, "vanilla": 0.80}
@@ -51,16 +56,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run = args.run
         if run is None:
-            make_demo(Path(tmp) / "train", n=96, seed=7)
+            make_demo(Path(tmp) / "train", n=DEMO_PHOTOS, seed=DEMO_SEED)
             run = Path(tmp) / "run"
-            train(Path(tmp) / "train", run, ModelConfig(), TrainConfig(folds=2, epochs=8))
+            train(Path(tmp) / "train", run, ModelConfig(), TrainConfig(folds=2))
         data = Path(tmp) / "eval"
         make_demo(data, n=args.n, seed=args.seed)
-        config = ExplainConfig(methods=METHODS)
+        methods = build(METHODS)
         print(f"{'model':<24}" + "".join(f"{m:>16}" for m in METHODS))
-        show("trained, fold 0", hit_rates(load_model(run, 0), data, METHODS, config))
+        show("trained, folds' mean", hit_rates(paw.load(run).explainer, data, methods))
         controls = [
-            hit_rates(load_model(IMAGENET_RUN, seed=s), data, METHODS, config)
+            hit_rates(Explainer(Outputs(imagenet_ensemble(s)), seed=s), data, methods)
             for s in range(1, args.control_seeds + 1)
         ]
         for s, rates in enumerate(controls, 1):

@@ -3,13 +3,13 @@
 (a) Grad-CAM per photo: ours (channels_last model and input, as `pawpularity explain` runs it)
     vs pytorch-grad-cam's GradCAM on the same layer of the unconverted model. Goal ≤ 1.0×.
 (b) Vanilla Gradient per photo: ours vs Captum's Saliency(abs=True), the same way. Goal ≤ 1.0×.
-(c) RISE on one photo: ours (centred, RISE_MASKS masks, ONNX Runtime via make_scorer("auto"))
+(c) RISE on one photo: ours (centred, Rise.masks masks, ONNX Runtime via make_scorer("auto"))
     vs eager PyTorch with 4000 uncentred masks (the paper's estimator; channels_last model and
     input, the fastest eager setup here). Goal ≤ 0.10× the time while the Spearman ρ to a
     converged map (centred, 16000 masks, an independent seed) is at least the eager run's.
     The one-time ONNX export is timed apart (a fresh cache folder) and excluded.
 With --sweep N1,N2,...: the same RISE comparison on three photos for each N, and the smallest N
-that meets both goals on all of them (how pawpularity.explain.RISE_MASKS was chosen).
+that meets both goals on all of them (how the default of `Rise.masks` was chosen).
 
     python bench/explain_speed.py [--run RUN] [--photo PATH] [--sweep 500,750,1000,1500]
 
@@ -25,7 +25,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -36,19 +36,22 @@ from captum.attr import Saliency
 from pytorch_grad_cam import GradCAM
 from scipy.stats import spearmanr
 
+import pawpularity as paw
 from pawpularity.data.dataset import load_prepared
 from pawpularity.data.demo import PHOTOS_DIR, make_demo
-from pawpularity.explain import RISE_MASKS
-from pawpularity.explain.base import SCORE_COLUMN, Context, Outputs
+from pawpularity.explain.base import SCORE_COLUMN, Context, Outputs, Scorer
 from pawpularity.explain.gradcam import gradcam
+from pawpularity.explain.methods import Rise
 from pawpularity.explain.rise import Masks, P, rise
 from pawpularity.explain.runtime import EagerScorer, make_scorer
 from pawpularity.explain.vanilla import vanilla
 from pawpularity.models.backbones import gradcam_layer
-from pawpularity.models.fusion import ModelConfig
+from pawpularity.models.config import ModelConfig
 from pawpularity.runtime import tune_malloc
-from pawpularity.training.cv import TrainConfig, train
-from pawpularity.training.run import load_run
+from pawpularity.training.config import TrainConfig
+from pawpularity.training.cv import train
+
+RISE_MASKS = Rise.masks
 
 PHOTOS = ("dog_beagle_10.jpg", "cat_Bengal_16.jpg", "dog_pug_16.jpg")
 REFERENCE_MASKS, CONVERGED_MASKS = 4000, 16000
@@ -93,7 +96,7 @@ def eager_uncentred(model: Outputs, x: torch.Tensor, n: int, seed: int) -> torch
     """The paper's RISE, Σ y_i m_i / (N p), on eager PyTorch with the same mask recipe."""
     size = x.shape[-1]
     total = torch.zeros(size * size, dtype=torch.float64)
-    for m in Masks(n, size, seed=seed).batches(32):
+    for m in Masks(n, size, Rise.grid, seed=seed).batches(32):
         y = model(x * m)[:, SCORE_COLUMN]
         total += (y @ m.reshape(len(m), -1)).double()
     return (total / (n * P)).float().reshape(size, size)
@@ -115,9 +118,9 @@ def trained_run(tmp: Path) -> Path:
 
 def gradient_methods(model: Outputs, layer: str, x: torch.Tensor) -> None:
     converted = copy.deepcopy(model).to(memory_format=torch.channels_last)
-    ctx = Context(converted, layer, EagerScorer(converted))
+    ctx = Context(converted, layer, lambda: EagerScorer(converted))
     x_cl = x.contiguous(memory_format=torch.channels_last)
-    module = dict(model.net.backbone.named_modules())[layer]
+    (module,) = model.ensemble.layer_modules(layer)
     with GradCAM(model=Column(model), target_layers=[module]) as cam:
         ours, theirs = median_times(
             lambda: gradcam(ctx, x_cl, SCORE_COLUMN),
@@ -151,8 +154,8 @@ class Case:
         return ratio <= 0.10 and r >= self.eager_rho
 
 
-def rise_case(model: Outputs, ctx: Context, photo: Path, masks: list[int]) -> Case:
-    size = int(model.net.config.image_size or 224)
+def rise_case(model: Outputs, scorer: Scorer, photo: Path, masks: list[int]) -> Case:
+    size = model.ensemble.image_size
     x = load_prepared(photo, size)[None].float() / 255
     converted = copy.deepcopy(model).to(memory_format=torch.channels_last)
     x_cl = x.contiguous(memory_format=torch.channels_last)
@@ -161,11 +164,11 @@ def rise_case(model: Outputs, ctx: Context, photo: Path, masks: list[int]) -> Ca
         partial(eager_uncentred, converted, x_cl, REFERENCE_MASKS, SEEDS["reference"])
     )
     maps, seconds = {}, {}
+    ours = Context(None, "", lambda: scorer, seed=SEEDS["ours"])
     for n in masks:  # right after the reference: the machine's load is alike
-        our_ctx = replace(ctx, seed=SEEDS["ours"], rise_masks=n)
-        maps[n], seconds[n] = timed(partial(rise, our_ctx, x, SCORE_COLUMN))
-    converged_ctx = replace(ctx, seed=SEEDS["converged"], rise_masks=CONVERGED_MASKS)
-    converged = rise(converged_ctx, x, SCORE_COLUMN)
+        maps[n], seconds[n] = timed(partial(rise, ours, x, SCORE_COLUMN, n, Rise.grid, Rise.batch))
+    again = Context(None, "", lambda: scorer, seed=SEEDS["converged"])
+    converged = rise(again, x, SCORE_COLUMN, CONVERGED_MASKS, Rise.grid, Rise.batch)
     return Case(
         eager_s,
         rho(reference, converged),
@@ -181,14 +184,17 @@ def main() -> None:
     args = parser.parse_args()
     tune_malloc()  # as the CLI does
     with tempfile.TemporaryDirectory() as tmp:
-        run = load_run(args.run or trained_run(Path(tmp)), "eager")
-        model = Outputs(run.nets[0])
-        layer = gradcam_layer(run.model.backbone, model.net.backbone)
+        loaded = paw.load(args.run or trained_run(Path(tmp)), runtime="eager", fold=0)
+        assert loaded.run is not None
+        # The model as it was saved (contiguous); ours converts a copy to channels_last.
+        ensemble = loaded.run.ensemble().to(memory_format=torch.contiguous_format)
+        model, net = Outputs(ensemble), ensemble.members[0]
+        layer = gradcam_layer(net.config.backbone, net.backbone)
         print(
-            f"model: {run.path} fold0 ({run.model.backbone}, {run.image_size} px), "
+            f"model: {loaded.run.path} fold0 ({net.config.backbone}, {loaded.image_size} px), "
             f"{torch.get_num_threads()} threads; photo: {args.photo.name}"
         )
-        x = load_prepared(args.photo, run.image_size)[None].float() / 255
+        x = load_prepared(args.photo, loaded.image_size)[None].float() / 255
         gradient_methods(model, layer, x)
 
         os.environ["PAWPULARITY_CACHE"] = tmp  # a fresh cache: the export is really timed
@@ -197,10 +203,9 @@ def main() -> None:
             f"(c) RISE: {type(scorer).__name__}, one-time ONNX export {export_s:.1f} s "
             "(excluded below)"
         )
-        ctx = Context(model, layer, scorer)
         scorer(x.expand(32, -1, -1, -1))  # the session's first run allocates its buffers
         masks = sorted({RISE_MASKS, *(int(n) for n in (args.sweep or "").split(",") if n)})
-        case = rise_case(model, ctx, args.photo, masks)
+        case = rise_case(model, scorer, args.photo, masks)
         ratio, our_rho = case.ours[RISE_MASKS]
         print(
             f"    eager {REFERENCE_MASKS} uncentred {case.eager_s:6.1f} s  "
@@ -215,7 +220,8 @@ def main() -> None:
             others = [PHOTOS_DIR / p for p in PHOTOS if p != args.photo.name][:2]
             sweep(
                 masks,
-                {args.photo.name: case} | {p.name: rise_case(model, ctx, p, masks) for p in others},
+                {args.photo.name: case}
+                | {p.name: rise_case(model, scorer, p, masks) for p in others},
             )
 
 

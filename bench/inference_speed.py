@@ -2,21 +2,28 @@
 
 1. Score latency at batch 1 and throughput at batch 32: a fold's fusion model (Lite0 at 224,
    ImageNet backbone, untrained head: speed does not depend on the weights) in eager PyTorch
-   (inference mode) against its graph from `pawpularity export` on ONNX Runtime.
+   (inference mode) against its graph on ONNX Runtime.
    Goals: latency ≤ 0.3×, throughput ≥ 3×.
 2. Embedding throughput: a plain loop (decode each photo, eager timm `forward_features` +
    pooling, batches of 32) against `pawpularity embed` end to end (decoding workers, ONNX
    Runtime; the one-off export is timed apart). Goal ≥ 2×.
+3. Scoring a K-fold run (K = 2 and 5; folds that share the stages `--freeze` kept frozen, tails
+   and heads of their own): every fold's whole graph on ONNX Runtime, averaged (what `predict`
+   did before), against the one graph `pawpularity export` writes now, which computes the shared
+   stages once. The scores must agree within 1e-4 before anything is timed; both run with the
+   same allocator setting, throughput at batch 32.
 
-The eager references run first, with the default allocator; `tune_malloc()` (as the CLI does)
-is applied before ours. The CPU may be shared: read the ratios, not the absolute numbers.
+The eager references of 1 and 2 run first, with the default allocator; `tune_malloc()` (as the
+CLI does) is applied before ours and stays for 3. The CPU may be shared: read the ratios, not
+the absolute numbers.
 
-    python bench/inference_speed.py [--photos 256]
+    python bench/inference_speed.py [--photos 256] [--folds 2,5]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,12 +34,16 @@ import torch
 
 from pawpularity.data.dataset import load_prepared
 from pawpularity.data.demo import PHOTOS_DIR
+from pawpularity.models import DEFAULT_FREEZE
 from pawpularity.models.checkpoint import build_model
-from pawpularity.models.fusion import ModelConfig
+from pawpularity.models.config import ModelConfig
+from pawpularity.models.ensemble import FoldEnsemble
+from pawpularity.models.fusion import PawpularityNet, apply_freeze
 from pawpularity.models.onnx import OrtModule, export
+from pawpularity.runs.config import EmbedConfig
+from pawpularity.runs.embeddings import embed
+from pawpularity.runs.folds import Scoring
 from pawpularity.runtime import tune_malloc
-from pawpularity.training.embeddings import EmbedConfig, embed
-from pawpularity.training.export import Scoring
 
 S = 224
 
@@ -69,9 +80,66 @@ def plain_embedding_loop(paths: list[Path], model: torch.nn.Module, batch: int =
     return len(paths) / (time.perf_counter() - start)
 
 
+NAMES = (["pixels", "flags"], ["scores", "flag_probs"])
+
+
+def fold_models(k: int) -> list[PawpularityNet]:
+    """k fold models as training leaves them: the stages the default --freeze keeps frozen are
+    the same ImageNet weights in every fold; the tails and heads differ (noise stands in for
+    fine-tuning; speed does not depend on the weights)."""
+    torch.manual_seed(0)
+    template = build_model(ModelConfig()).eval()
+    cut = apply_freeze(template, DEFAULT_FREEZE)
+    nets = []
+    for i in range(k):
+        net = copy.deepcopy(template)
+        modules = dict(net.backbone.named_modules())
+        trained = [modules[n] for n in net.chain()[cut:]] + [net.flag_head, net.meta, net.fusion]
+        g = torch.Generator().manual_seed(i)
+        with torch.no_grad():
+            for p in (p for m in trained for p in m.parameters()):
+                p.add_(0.01 * p.std().nan_to_num() * torch.randn(p.shape, generator=g))
+        nets.append(net)
+    return nets
+
+
+def fold_sharing(root: Path, ks: list[int]) -> list[str]:
+    """Section 3: per K, the full graphs' throughput, ours, their ratio and the largest gap."""
+    nets = fold_models(max(ks))
+    x, nan = torch.rand(32, 3, S, S), torch.full((32, 12), float("nan"))
+    example = (x[:2], nan[:2])
+    full = []
+    for i, net in enumerate(nets):  # the reference: each fold's whole graph
+        export(Scoring(FoldEnsemble([net])), example, root / f"fold{i}.onnx", *NAMES)
+        full.append(OrtModule(root / f"fold{i}.onnx"))
+    lines = []
+    for k in ks:
+        export(Scoring(FoldEnsemble(nets[:k])), example, root / f"run{k}.onnx", *NAMES)
+        ours = OrtModule(root / f"run{k}.onnx")
+
+        def theirs(graphs: list[OrtModule] = full[:k]) -> torch.Tensor:
+            return torch.stack([g(x, nan)[0][:, 0] for g in graphs]).mean(0)
+
+        def shared(graph: OrtModule = ours) -> torch.Tensor:
+            return graph(x, nan)[0].mean(1)
+
+        gap = float((theirs() - shared()).abs().max())
+        if gap > 1e-4:
+            raise SystemExit(f"{k} folds: scores differ by {gap:.2e} (> 1e-4): not timed")
+        ref = 32 / latency(theirs, repeats=5)
+        new = 32 / latency(shared, repeats=5)
+        lines.append(
+            f"{k}-fold run, batch 32: every fold's graph {ref:6.1f} img/s, one graph with the "
+            f"shared stages once {new:6.1f} img/s   ratio {new / ref:.2f}x  (max |Δscore| "
+            f"{gap:.1e})"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=256)
+    parser.add_argument("--folds", default="2,5", help="fold counts of section 3")
     args = parser.parse_args()
     torch.manual_seed(0)
     net = build_model(ModelConfig()).eval()
@@ -88,8 +156,7 @@ def main() -> None:
 
         tune_malloc()
         t = time.perf_counter()
-        export(Scoring(net), (many[:2], nan32[:2]), root / "model.onnx", ["pixels", "flags"],
-               ["score", "flag_probs"])  # fmt: skip
+        export(Scoring(FoldEnsemble([net])), (many[:2], nan32[:2]), root / "model.onnx", *NAMES)
         export_s = time.perf_counter() - t
         graph = OrtModule(root / "model.onnx")
         ort_1 = latency(lambda: graph(one, nan1))
@@ -101,6 +168,7 @@ def main() -> None:
         t = time.perf_counter()
         embed(folder, root / "emb", cfg, "ort")
         ours_embed = args.photos / (time.perf_counter() - t)
+        sharing = fold_sharing(root, [int(k) for k in args.folds.split(",")])
 
     print(f"export of the fusion model: {export_s:.1f} s (once per run)")
     print(f"score latency, batch 1:    eager {1000 * eager_1:7.1f} ms   ORT {1000 * ort_1:7.1f} ms"
@@ -110,6 +178,7 @@ def main() -> None:
     print(f"embedding, {args.photos} photos: plain eager loop {eager_embed:6.1f} img/s, "
           f"`embed` {ours_embed:6.1f} img/s   ratio {ours_embed / eager_embed:.2f}x  (goal >= 2x;"
           f" the first, exporting unless cached, took {first_embed_s:.1f} s)")  # fmt: skip
+    print("\n".join(sharing))
 
 
 if __name__ == "__main__":

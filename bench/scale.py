@@ -27,9 +27,9 @@ from PIL import Image
 
 from pawpularity.data.demo import PHOTOS_DIR
 from pawpularity.models.checkpoint import build_model, save_weights
-from pawpularity.models.fusion import ModelConfig
-from pawpularity.training.cv import TrainConfig
-from pawpularity.training.export import export_run
+from pawpularity.models.config import ModelConfig
+from pawpularity.runs.export import export_run
+from pawpularity.training.config import TrainConfig
 
 
 def make_photos(folder: Path, n: int, seed: int = 0) -> None:

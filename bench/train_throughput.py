@@ -27,9 +27,10 @@ from pawpularity.data.folds import assign_folds
 from pawpularity.data.schema import ID, TARGET, image_path, read_table
 from pawpularity.models import DEFAULT_FREEZE
 from pawpularity.models.backbones import create_backbone, feature_chain, preprocessing, stages
-from pawpularity.models.fusion import ModelConfig
+from pawpularity.models.config import ModelConfig
 from pawpularity.runtime import tune_malloc
-from pawpularity.training.cv import TrainConfig, train
+from pawpularity.training.config import TrainConfig
+from pawpularity.training.cv import train
 from pawpularity.training.module import EpochSampler
 
 

@@ -12,14 +12,19 @@ from PIL import Image
 
 from pawpularity.data.demo import PHOTOS_DIR, make_demo
 from pawpularity.data.schema import FLAGS, ID, TARGET
-from pawpularity.models.fusion import ModelConfig
+from pawpularity.models.config import ModelConfig
+from pawpularity.runs.config import EmbedConfig
+from pawpularity.runs.embeddings import embed
 from pawpularity.runtime import tune_malloc
-from pawpularity.training.cv import TrainConfig, train
+from pawpularity.training.config import HeadConfig, TrainConfig
+from pawpularity.training.cv import train
+from pawpularity.training.head_cv import train_head
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
     from pawpularity.advise.advisor import Advisor
+    from pawpularity.api import Model
 
 MakeKaggleDir = Callable[..., Path]
 
@@ -58,6 +63,7 @@ PETS = PHOTOS_DIR  # the shipped real photos
 # Random weights at 64 px: fast runs for tests of the plumbing, not of learning.
 TINY_MODEL = ModelConfig(image_size=64)
 TINY_TRAIN = TrainConfig(folds=2, epochs=2, batch_size=4, pretrained="none")
+TINY_EMBED = EmbedConfig("tf_efficientnet_lite0", image_size=64, pretrained="none")
 
 
 @pytest.fixture(scope="session")
@@ -77,11 +83,35 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_advisor(tiny_run: Path) -> Advisor:
-    """The tiny run loaded for advice (eager scoring: no ONNX export in tests)."""
-    from pawpularity.advise.advisor import Advisor
+def tiny_model(tiny_run: Path) -> Model:
+    """The tiny run loaded through the public API (eager: no ONNX export in tests)."""
+    import pawpularity as paw
 
-    return Advisor(tiny_run, runtime="eager")
+    return paw.load(tiny_run, runtime="eager")
+
+
+@pytest.fixture(scope="session")
+def tiny_advisor(tiny_model: Model) -> Advisor:
+    """The tiny run's advisor."""
+    return tiny_model.advisor
+
+
+@pytest.fixture(scope="session")
+def tiny_embeddings(tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path) -> Path:
+    """Embeddings of the tiny demo set (random weights, 64 px)."""
+    out = tmp_path_factory.mktemp("emb") / "emb"
+    embed(tiny_demo, out, TINY_EMBED, runtime="eager", batch_size=4)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_head_run(
+    tmp_path_factory: pytest.TempPathFactory, tiny_demo: Path, tiny_embeddings: Path
+) -> Path:
+    """A 2-fold ridge run (the same folds as `tiny_run`: same data, folds and seed)."""
+    run = tmp_path_factory.mktemp("head") / "run"
+    train_head(tiny_demo, [tiny_embeddings], run, HeadConfig("ridge", folds=2))
+    return run
 
 
 @pytest.fixture(scope="session")

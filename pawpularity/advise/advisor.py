@@ -1,30 +1,30 @@
-"""Everything advice needs, loaded once: the run's fold models as batched scorers, fold 0 made
-explainable, and the bare ImageNet backbone that finds the pet. The CLI and the web server call
-the same methods; one lock makes them safe to call from many threads (gradient hooks are not)."""
+"""Advice for one photo: tips from the predicted flags, and the best of the edits the run's own
+engine scores. The pet's box comes from the bare ImageNet backbone, where the score's evidence
+sits from the run's explainer (the registry's locating method that runs on it)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 from PIL import Image
 
+from pawpularity.advise import MARGIN
 from pawpularity.advise.crops import box_of, centre_of_mass, grow
-from pawpularity.advise.edits import Box, Edit, apply
+from pawpularity.advise.edits import Edit, apply
 from pawpularity.advise.evidence import Effect
 from pawpularity.advise.search import Candidate, score_edits, search, top
 from pawpularity.advise.tips import flag_tips
-from pawpularity.data.dataset import prepare, unit_pixels
+from pawpularity.data.dataset import prepare
+from pawpularity.data.images import Box
 from pawpularity.data.schema import FLAGS
-from pawpularity.explain.base import FLAG_COLUMNS, PET_COLUMN, SCORE_COLUMN, Outputs, target_value
-from pawpularity.explain.photos import IMAGENET_RUN, ExplainConfig, Explainer, load_model, load_nets
-from pawpularity.explain.runtime import make_scorer
+from pawpularity.explain.base import PET_COLUMN, SCORE_COLUMN, target_value
+from pawpularity.explain.explainer import Explainer
+from pawpularity.explain.methods import locator
+from pawpularity.runs.engine import Engine
 
-MARGIN = 1.0  # score points an edit must gain over the original to be recommended
 FINALISTS = 3  # the best candidates scored again at full resolution
 PET_MIN = 0.05  # below this probability of a cat or dog, no pet box is trusted: no crops
 NO_PET = (
@@ -68,46 +68,39 @@ class Advice:
 
 
 class Advisor:
-    def __init__(self, run: Path, runtime: str = "auto") -> None:
-        config = ExplainConfig(runtime=runtime)
-        nets = load_nets(run)  # the networks themselves: we explain them
-        self.explainer = Explainer(nets[0], config, runtime)
-        self.scorers = [self.explainer.ctx.scorer]
-        self.scorers += [make_scorer(Outputs(net), runtime) for net in nets[1:]]
-        self.pet = Explainer(load_model(IMAGENET_RUN), config, "eager")
-        self.size = self.explainer.size
-        self.lock = threading.Lock()
+    """Advice with one run: `engine` scores the photo and its edits, `explainer` (the same run's)
+    says where the score's evidence sits, `pet` (the bare ImageNet backbone's) finds the pet."""
+
+    def __init__(self, engine: Engine, explainer: Explainer, pet: Explainer) -> None:
+        self.engine, self.explainer, self.pet = engine, explainer, pet
+        self.size = engine.image_size
+        self.focus_method = locator(explainer.supports)
+        self.pet_method = locator(pet.supports)
 
     def score(self, photo: Image.Image) -> Scored:
-        with self.lock:
-            return self._score(photo)
-
-    def explain(self, photo: Image.Image, methods: tuple[str, ...]) -> dict[str, torch.Tensor]:
-        """The score's S×S maps of fold 0's model, one per method."""
-        with self.lock:
-            x = self.explainer.tensor(photo)
-            return {m: self.explainer.map(m, x, SCORE_COLUMN) for m in methods}
+        """The photo's score and predicted flag probabilities."""
+        scores, probs = self.engine(prepare(photo, self.size)[None], None)
+        return Scored(float(scores[0]), dict(zip(FLAGS, probs[0].tolist(), strict=True)))
 
     def advise(
         self, photo: Image.Image, effects: dict[str, Effect] | None = None, margin: float = MARGIN
     ) -> Advice:
         """Tips, and the best of the scored edits if it beats the photo by `margin` points."""
         start = time.perf_counter()
-        with self.lock:
-            scored = self._score(photo)
-            pet_box, pet_probability = self._pet_box(photo)
-            x = self.explainer.tensor(photo)
-            focus = centre_of_mass(self.explainer.map("gradcam", x, SCORE_COLUMN).numpy())
-            candidates = search(
-                photo,
-                self._scores,
-                self.size,
-                pet_box or (0, 0, *photo.size),
-                _to_photo(focus, photo, self.size),
-            )
-            beating = [c for c in candidates if c.score > candidates[0].score]
-            finalists = [c.edit for c in top(beating, FINALISTS)]
-            final = score_edits(photo, finalists, self._scores, self.size)
+        scored = self.score(photo)
+        pet_box, pet_probability = self._pet_box(photo)
+        x = self.explainer.tensor(photo)
+        evidence = self.explainer.map(self.focus_method, x, SCORE_COLUMN).numpy()
+        candidates = search(
+            photo,
+            self._scores,
+            self.size,
+            pet_box or (0, 0, *photo.size),
+            _to_photo(centre_of_mass(evidence), photo, x.shape[-1]),
+        )
+        beating = [c for c in candidates if c.score > candidates[0].score]
+        finalists = [c.edit for c in top(beating, FINALISTS)]
+        final = score_edits(photo, finalists, self._scores, self.size)
         best = max(final, key=lambda c: c.score, default=None)
         if best is None or best.score < scored.score + margin:
             best = None
@@ -134,19 +127,15 @@ class Advisor:
             best=photo if best is None else apply(photo, best.edit),
         )
 
-    def _score(self, photo: Image.Image) -> Scored:
-        scores, probs = self._outputs(prepare(photo, self.size)[None])
-        return Scored(float(scores[0]), dict(zip(FLAGS, probs[0].tolist(), strict=True)))
-
     def _scores(self, images: torch.Tensor) -> torch.Tensor:
-        return self._outputs(images)[0]
+        return self.engine(images, None)[0]
 
     def _pet_box(self, photo: Image.Image) -> tuple[Box | None, float]:
         """The pet's box in the photo's pixels (grown by its margin) from the ImageNet backbone's
         Grad-CAM for its cat and dog classes, and their probability; None when no pet is seen."""
         x = self.pet.tensor(photo)
-        probability = float(target_value(self.pet.ctx.scorer(x), PET_COLUMN)[0])
-        box = box_of(self.pet.map("gradcam", x, PET_COLUMN).numpy())
+        probability = float(target_value(self.pet.outputs(x), PET_COLUMN)[0])
+        box = box_of(self.pet.map(self.pet_method, x, PET_COLUMN).numpy())
         if box is None or probability < PET_MIN:
             return None, probability
         sx, sy = photo.width / x.shape[-1], photo.height / x.shape[-2]
@@ -158,16 +147,6 @@ class Advisor:
             min(photo.height, round(y1 * sy)),
         )
         return grow(scaled, photo.size), probability
-
-    def _outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(scores, flag probabilities) of uint8 N×3×S×S photos, averaged over the folds."""
-        x = unit_pixels(images)
-        outs = [scorer(x) for scorer in self.scorers]
-        flags = slice(FLAG_COLUMNS.start, FLAG_COLUMNS.stop)
-        return (
-            torch.stack([o[:, SCORE_COLUMN] for o in outs]).mean(0),
-            torch.stack([o[:, flags].sigmoid() for o in outs]).mean(0),
-        )
 
 
 def _tip(text: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pawpularity.advise.edits import Box
+from pawpularity.data.images import Box
 
 ASPECTS = {"same shape": None, "1:1": 1.0, "4:5": 0.8}  # width / height; None: the photo's
 ZOOMS = 4  # box sizes per aspect, from the largest that fits down to the tightest around the pet

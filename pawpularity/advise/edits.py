@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 from PIL import Image, ImageFilter
 
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, x1 and y1 exclusive
+from pawpularity.data.images import Box
 
 TARGET_BRIGHTNESS = 0.5  # mean luminance that auto brightness aims for (0 black, 1 white)
 GAMMA_RANGE = (0.6, 1.6)

@@ -6,7 +6,6 @@ photo with its scores, or its error (a broken photo does not stop the others).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,13 +13,14 @@ from typing import Any
 from PIL import Image, ImageFont
 from tqdm import tqdm
 
-from pawpularity.advise.advisor import MARGIN, Advice, Advisor
+from pawpularity.advise import MARGIN
+from pawpularity.advise.advisor import Advice, Advisor
 from pawpularity.advise.evidence import Effect
 from pawpularity.data.images import load_image
 from pawpularity.errors import ImageError
 from pawpularity.explain.draw import FONT, PAD, TITLE_PX, label, write_png
 from pawpularity.explain.photos import unique_name
-from pawpularity.models.checkpoint import write_json
+from pawpularity.files import atomic, write_json
 
 COMPARE_HEIGHT = 480  # pixels of each photo in compare.png
 JPEG_QUALITY = 95
@@ -28,10 +28,8 @@ JPEG_QUALITY = 95
 
 def write_advice(advice: Advice, photo: Image.Image, folder: Path) -> None:
     """advice.json, best.jpg (full resolution, upright, never upscaled) and compare.png."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "best.jpg.tmp"
-    advice.best.save(tmp, format="JPEG", quality=JPEG_QUALITY)
-    os.replace(tmp, folder / "best.jpg")
+    with atomic(folder / "best.jpg") as tmp:
+        advice.best.save(tmp, format="JPEG", quality=JPEG_QUALITY)
     gain = advice.best_score - advice.score
     after = (
         "no edit beat it"

@@ -15,8 +15,9 @@ import torch
 from PIL import Image
 
 from pawpularity.advise.crops import crop_boxes
-from pawpularity.advise.edits import RECIPES, Box, Edit, apply, enhancement
+from pawpularity.advise.edits import RECIPES, Edit, apply, enhancement
 from pawpularity.data.dataset import prepare
+from pawpularity.data.images import Box
 
 WORKING_SIDE = 768
 TOP_CROPS, TOP_RECIPES = 3, 4

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import pandas as pd
 from PIL import Image
 
 from pawpularity.analysis import figures
+from pawpularity.analysis.config import AnalyzeConfig
 from pawpularity.analysis.explained import Explained, explain_sample
 from pawpularity.analysis.flags import flag_effects
 from pawpularity.analysis.hypotheses import (
@@ -33,22 +33,11 @@ from pawpularity.analysis.hypotheses import (
     map_hypotheses,
     quartiles,
 )
-from pawpularity.analysis.outputs import write_common, write_csv, write_json
+from pawpularity.analysis.outputs import write_common
 from pawpularity.analysis.report import FAMILIES, Report
 from pawpularity.data.schema import FLAGS, ID, TARGET, read_table
 from pawpularity.errors import DataError
-from pawpularity.explain import RISE_MASKS
-from pawpularity.explain.photos import ExplainConfig
-
-
-@dataclass
-class AnalyzeConfig:
-    methods: tuple[str, ...] = ("gradcam", "rise")
-    max_images: int = 200  # photos explained (a seeded random sample when there are more)
-    seed: int = 0
-    rise_masks: int = RISE_MASKS
-    examples: int = 3  # best and worst photos shown with their maps
-    runtime: str = "auto"
+from pawpularity.files import write_csv, write_json
 
 
 def analyze(run_dir: Path, data_dir: Path, out: Path, config: AnalyzeConfig) -> dict[str, Any]:
@@ -60,21 +49,23 @@ def analyze(run_dir: Path, data_dir: Path, out: Path, config: AnalyzeConfig) -> 
     ranked = sample.sort_values([TARGET, ID], kind="stable")[ID].tolist()
     best = ranked[::-1][: config.examples]
     worst = ranked[: config.examples]
-    explain_config = ExplainConfig(
-        methods=config.methods,
-        rise_masks=config.rise_masks,
-        seed=config.seed,
-        runtime=config.runtime,
-    )
+    names = tuple(m.name for m in config.methods)
     explained = explain_sample(
-        run_dir, data_dir, sample, explain_config, [*best, *worst], out / "panels"
+        run_dir,
+        data_dir,
+        sample,
+        config.methods,
+        config.runtime,
+        config.seed,
+        [*best, *worst],
+        out / "panels",
     )
     if explained.photos.empty:
         first = explained.errors[0]["error"] if explained.errors else "no photos"
         raise DataError(f"none of the {len(sample)} photos could be read, e.g. {first}")
     photos = explained.photos.merge(sample[[ID, *FLAGS]], on=ID)
     hypotheses = flag_hypotheses(effects) + map_hypotheses(
-        photos, config.methods, config.seed, explained.has_cues
+        photos, names, config.seed, explained.has_cues
     )
     rows = judge(hypotheses)
     report = Report(
@@ -84,9 +75,9 @@ def analyze(run_dir: Path, data_dir: Path, out: Path, config: AnalyzeConfig) -> 
             "data": f"{data_dir} ({len(table)} photos)",
             "explained": f"{len(photos)} photos ({len(explained.errors)} could not be read), "
             "each by the fold model that did not train on it",
-            "methods": ", ".join(config.methods),
+            "methods": ", ".join(names),
             "seed": str(config.seed),
-            **_map_facts(photos, config.methods),
+            **_map_facts(photos, names),
         },
         rows,
         flags,

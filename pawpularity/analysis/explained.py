@@ -2,8 +2,8 @@
 
 Each photo is explained by the fold model that did not train on it (RUN/oof.csv names the fold
 a photo was validated in); a photo the run never saw may take any fold's model. Besides the score
-maps, the bare ImageNet backbone's Grad-CAM of the cat and dog classes (`pet` target) says where
-the pet is. Broken photos are reported and the rest go on.
+maps, the bare ImageNet backbone's map of the cat and dog classes (`pet` target, the registry's
+locating method: Grad-CAM) says where the pet is. Broken photos are reported and the rest go on.
 """
 
 from __future__ import annotations
@@ -32,15 +32,17 @@ from pawpularity.analysis.maps import (
     to_grid,
     top_mass,
 )
-from pawpularity.data.images import load_image
+from pawpularity.data.images import Box, load_image
 from pawpularity.data.schema import ID, TARGET, image_path
-from pawpularity.errors import ImageError, RunError
-from pawpularity.explain.base import PET_COLUMN, SCORE_COLUMN
-from pawpularity.explain.cue import Box, hits, peak, read_cues
+from pawpularity.errors import ConfigError, ImageError, RunError
+from pawpularity.explain.base import PET_COLUMN, SCORE_COLUMN, Outputs
+from pawpularity.explain.cue import hits, peak, read_cues
 from pawpularity.explain.draw import normalised, panel
-from pawpularity.explain.photos import IMAGENET_RUN, ExplainConfig, Explainer, load_model, load_nets
+from pawpularity.explain.explainer import Explainer, imagenet_explainer
+from pawpularity.explain.methods import Method, locator
+from pawpularity.models.ensemble import FoldEnsemble
+from pawpularity.runs.run import load_run
 
-PET_METHOD = "gradcam"  # where the pet is: cheap, and it follows the object, not its texture
 STATS = ("top10", "entropy", "peaks", "pet_mass", "pet_excess", "contrast")
 
 
@@ -68,18 +70,31 @@ def oof_folds(run_dir: Path, ids: Sequence[str], n_folds: int) -> list[int]:
     return [fold.get(image_id, k % n_folds) for k, image_id in enumerate(ids)]
 
 
+def fold_explainers(run_dir: Path, runtime: str, seed: int) -> list[Explainer]:
+    """One explainer per fold model of a network run (maps need a network's gradients)."""
+    run = load_run(run_dir, "eager")
+    if run.kind != "net":
+        raise ConfigError(f"{run_dir} is a {run.kind} run: analyze explains a network run")
+    return [
+        Explainer(Outputs(FoldEnsemble([net])), runtime=runtime, seed=seed)
+        for net in run.ensemble().members
+    ]
+
+
 def explain_sample(
     run_dir: Path,
     data_dir: Path,
     table: pd.DataFrame,
-    config: ExplainConfig,
+    methods: Sequence[Method],
+    runtime: str = "auto",
+    seed: int = 0,
     panel_ids: Sequence[str] = (),
     panel_dir: Path | None = None,
 ) -> Explained:
-    """Explain every row of `table` (Kaggle columns) with the score maps of `config.methods`."""
-    runtime = config.runtime if "rise" in config.methods else "eager"  # no export when unused
-    explainers = [Explainer(net, config, runtime) for net in load_nets(run_dir)]
-    pets = Explainer(load_model(IMAGENET_RUN, seed=config.seed), config, "eager")
+    """Explain every row of `table` (Kaggle columns) with the score maps of `methods`."""
+    explainers = fold_explainers(run_dir, runtime, seed)
+    pets = imagenet_explainer("eager", seed)
+    pet_method = locator(pets.supports)
     has_cues = (Path(data_dir) / "cues.csv").is_file()
     cues = _cue_rows(data_dir) if has_cues else {}
     ids = table[ID].tolist()
@@ -99,13 +114,13 @@ def explain_sample(
             continue
         explainer = explainers[fold]
         x = explainer.tensor(photo)
-        maps = {m: explainer.map(m, x, SCORE_COLUMN).numpy() for m in config.methods}
-        pet_map = _resized(pets.map(PET_METHOD, pets.tensor(photo), PET_COLUMN), x.shape[-1])
+        maps = {m.name: explainer.map(m, x, SCORE_COLUMN).numpy() for m in methods}
+        pet_map = _resized(pets.map(pet_method, pets.tensor(photo), PET_COLUMN), x.shape[-1])
         row = {
             ID: image_id,
             "fold": fold,
             TARGET: float(record[TARGET]),
-            "prediction": float(explainer.ctx.scorer(x)[0, SCORE_COLUMN]),
+            "prediction": float(explainer.outputs(x)[0, SCORE_COLUMN]),
         }
         pixels = x[0].numpy()
         for method, saliency in maps.items():

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from pawpularity.data.images import Box
 from pawpularity.explain.draw import normalised
 
 TOP_SHARE = 0.10  # "top-10 % mass": the attention held by the hottest tenth of the photo
@@ -23,8 +24,6 @@ PEAK_AREA = 0.01  # ...covering at least 1 % of the photo
 PET_LEVEL = 0.5  # the pet: where the pet map is at least half-way up its range
 ATTENDED_SHARE = 0.20  # the attended region: the hottest fifth of the photo
 MEAN_MAP_SIDE = 64  # maps averaged over photos are kept at this side
-
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in photo pixels, x1/y1 exclusive
 
 
 def attention(saliency: np.ndarray) -> np.ndarray | None:

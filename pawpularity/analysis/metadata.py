@@ -10,9 +10,10 @@ from typing import Any
 from pawpularity.analysis import figures
 from pawpularity.analysis.flags import flag_effects
 from pawpularity.analysis.hypotheses import flag_hypotheses, judge
-from pawpularity.analysis.outputs import write_common, write_json
+from pawpularity.analysis.outputs import write_common
 from pawpularity.analysis.report import Report
 from pawpularity.data.schema import TARGET, read_table
+from pawpularity.files import write_json
 
 
 def analyze_metadata(csv: Path, out: Path) -> dict[str, Any]:

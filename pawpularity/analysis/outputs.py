@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ import pandas as pd
 
 from pawpularity.analysis.guidelines import markdown
 from pawpularity.analysis.report import Report, render
+from pawpularity.files import write_csv, write_json, write_text
 
 
 def write_common(
@@ -28,17 +27,3 @@ def write_common(
         "hypotheses": len(rows),
         "verdicts": dict(Counter(r["verdict"] for r in rows)),
     }
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    write_text(path, frame.to_csv(index=False))
-
-
-def write_json(path: Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
-
-
-def write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

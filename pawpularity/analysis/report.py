@@ -11,6 +11,15 @@ from typing import Any
 import pandas as pd
 
 from pawpularity.analysis.guidelines import caveats, cite, guidelines
+from pawpularity.analysis.stats import (
+    ALPHA,
+    CONFIDENCE,
+    MEANINGFUL_RHO,
+    MEANINGFUL_SD,
+    MIN_GROUP,
+    RESAMPLES,
+)
+from pawpularity.explain.methods import locator
 
 FAMILIES = {
     "H1": "H1 · high-score photos concentrate the model's attention",
@@ -90,16 +99,17 @@ def render(report: Report) -> str:
 
 
 _METHOD = (
-    "<p>Effects carry 95 % confidence intervals: bootstrap (4999 resamples) for map statistics, "
-    "Welch's t for flag effects on the score. p-values come from permutation tests (Welch's t "
-    "for flags) and are adjusted across all hypotheses together (Benjamini–Hochberg). A "
-    "hypothesis is <span class='accepted'>accepted</span> when its adjusted p-value is below "
-    "0.05 and the effect has the predicted sign; <span class='rejected'>rejected</span> when it "
-    "is significant the other way, or when its interval rules out a meaningful effect (half a "
-    "standard deviation, or ρ = 0.3); <span class='inconclusive'>inconclusive</span> otherwise, "
-    "and always when a group holds fewer than 10 photos. Each photo is explained by the fold "
-    "model that did not train on it. The pet's location is the Grad-CAM map of ImageNet's cat "
-    "and dog classes from the bare pretrained backbone.</p>"
+    f"<p>Effects carry {CONFIDENCE:.0%} confidence intervals: bootstrap ({RESAMPLES} resamples) "
+    "for map statistics, Welch's t for flag effects on the score. p-values come from permutation "
+    "tests (Welch's t for flags) and are adjusted across all hypotheses together "
+    "(Benjamini–Hochberg). A hypothesis is <span class='accepted'>accepted</span> when its "
+    f"adjusted p-value is below {ALPHA:g} and the effect has the predicted sign; "
+    "<span class='rejected'>rejected</span> when it is significant the other way, or when its "
+    f"interval rules out a meaningful effect ({MEANINGFUL_SD:g} of a standard deviation, or "
+    f"ρ = {MEANINGFUL_RHO:g}); <span class='inconclusive'>inconclusive</span> otherwise, and "
+    f"always when a group holds fewer than {MIN_GROUP} photos. Each photo is explained by the "
+    "fold model that did not train on it. The pet's location is the map of ImageNet's cat and "
+    f"dog classes ({locator()}) from the bare pretrained backbone.</p>"
 )
 
 

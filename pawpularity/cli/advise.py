@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import app
+from pawpularity.advise import MARGIN
+from pawpularity.cli.app import RUNTIME_HELP, app
 
 
 @app.command("advise")
@@ -25,24 +26,19 @@ def advise_cmd(
     margin: Annotated[
         float,
         typer.Option(min=0, help="Score points an edit must gain to be recommended."),
-    ] = 1.0,
-    runtime: Annotated[
-        str, typer.Option(help="Batched scoring of the edits: auto, ort or eager.")
-    ] = "auto",
+    ] = MARGIN,
+    runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
 ) -> None:
     """Tips and the best scored crop/enhancement per photo: advice.json, best.jpg, compare.png.
 
     Writes DIR/<photo>/ per photo (DIR/ itself for one photo) and DIR/summary.json.
     Exit 0 when every photo was advised, 2 when some failed, 1 when none was.
     """
-    from pawpularity.advise.advisor import Advisor
-    from pawpularity.advise.evidence import read_effects
-    from pawpularity.advise.photos import advise_photos
-    from pawpularity.training.predict import collect
+    import pawpularity as paw
+    from pawpularity.data.photos import collect
 
-    effects = None if evidence is None else read_effects(evidence)
-    items = collect(paths)
-    summary = advise_photos(Advisor(run, runtime), [i.path for i in items], out, effects, margin)
+    model = paw.load(run, runtime=runtime)
+    summary = model.advise_photos([i.path for i in collect(paths)], out, evidence, margin)
     for path, result in summary["photos"].items():
         if "error" in result:
             typer.echo(f"{path}: {result['error']}", err=True)

@@ -7,9 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from pawpularity.cli.app import app
+from pawpularity.analysis.config import MAP_METHODS, AnalyzeConfig
+from pawpularity.cli.app import RUNTIME_HELP, app
 from pawpularity.errors import ConfigError
-from pawpularity.explain import RISE_MASKS
+from pawpularity.explain.methods import Rise, described
+
+METHODS_HELP = f"Comma-separated saliency methods for the score maps ({described()})."
+DEFAULTS = AnalyzeConfig()
 
 
 @app.command("analyze")
@@ -31,17 +35,15 @@ def analyze_cmd(
             help="A train.csv: flag effects, score distribution and report, no images or model.",
         ),
     ] = None,
-    methods: Annotated[
-        str, typer.Option(help="Comma-separated saliency methods for the score maps.")
-    ] = "gradcam,rise",
+    methods: Annotated[str, typer.Option(help=METHODS_HELP)] = ",".join(MAP_METHODS),
     max_images: Annotated[
         int, typer.Option(min=1, help="Photos to explain (a seeded random sample of DATA).")
-    ] = 200,
-    seed: Annotated[int, typer.Option(help="Seeds the sample, RISE and every resampling.")] = 0,
-    rise_masks: Annotated[int, typer.Option(min=1, help="RISE masks per photo.")] = RISE_MASKS,
-    runtime: Annotated[
-        str, typer.Option(help="RISE's batched passes: auto, ort or eager.")
-    ] = "auto",
+    ] = DEFAULTS.max_images,
+    seed: Annotated[
+        int, typer.Option(help="Seeds the sample, RISE and every resampling.")
+    ] = DEFAULTS.seed,
+    rise_masks: Annotated[int, typer.Option(min=1, help="RISE masks per photo.")] = Rise.masks,
+    runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = DEFAULTS.runtime,
 ) -> None:
     """Test hypotheses about popular photos with saliency maps and statistics.
 
@@ -58,14 +60,13 @@ def analyze_cmd(
     elif run is None or data is None:
         raise ConfigError("give RUN and DATA (or --metadata-only train.csv)")
     else:
-        from pawpularity.analysis.analyze import AnalyzeConfig, analyze
-        from pawpularity.explain.methods import parse_methods
+        from pawpularity.analysis.analyze import analyze
+        from pawpularity.explain.methods import build, parse_methods
 
         config = AnalyzeConfig(
-            methods=parse_methods(methods),
+            methods=build(parse_methods(methods), Rise(masks=rise_masks)),
             max_images=max_images,
             seed=seed,
-            rise_masks=rise_masks,
             runtime=runtime,
         )
         summary = analyze(run, data, out, config)

@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from pawpularity import __version__
+from pawpularity.models.config import RUNTIMES
+from pawpularity.version import __version__
+
+RUNTIME_HELP = (
+    f"{', '.join(RUNTIMES)}: ONNX Runtime where it can (an exported run, RISE's batched "
+    "passes), insist on it, or PyTorch only."
+)
 
 app = typer.Typer(
     help="Predict, explain and improve the appeal of pet adoption photos (PetFinder.my "

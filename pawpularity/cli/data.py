@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pawpularity.cli.app import app
+from pawpularity.data.demo import DEMO_PHOTOS, DEMO_SEED
 
 data_app = typer.Typer(
     help="Get, check and make data sets in the Kaggle layout.", no_args_is_help=True
@@ -47,8 +48,10 @@ def data_download(
 @data_app.command("demo")
 def data_demo(
     data_dir: Annotated[Path, typer.Argument(help="Folder to create (Kaggle layout).")],
-    n: Annotated[int, typer.Option("--n", min=2, help="Number of photos.")] = 96,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same bytes.")] = 0,
+    n: Annotated[int, typer.Option("--n", min=2, help="Number of photos.")] = DEMO_PHOTOS,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed; same seed, same bytes.")
+    ] = DEMO_SEED,
 ) -> None:
     """Build a demo set from the shipped photos, with a planted cue that raises the score."""
     from pawpularity.data.demo import make_demo

@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import app
-from pawpularity.models import DEFAULT_BACKBONE
+from pawpularity.cli.app import RUNTIME_HELP, app
+from pawpularity.runs.config import BATCH_SIZE, TTAS, EmbedConfig
+
+DEFAULTS = EmbedConfig()
 
 
 @app.command("embed")
@@ -17,16 +19,16 @@ def embed_cmd(
         Path, typer.Argument(help="Kaggle-layout folder (its train.csv rows) or a photo folder.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Embeddings folder to write.")],
-    backbone: Annotated[str, typer.Option(help="Any backbone `train` takes.")] = DEFAULT_BACKBONE,
+    backbone: Annotated[str, typer.Option(help="Any backbone `train` takes.")] = DEFAULTS.backbone,
     image_size: Annotated[
         int | None, typer.Option(help="Square input side; default: the backbone's own.")
-    ] = None,
-    tta: Annotated[str, typer.Option(help="none, or flip: mean with the mirror image.")] = "none",
-    runtime: Annotated[
-        str, typer.Option(help="auto (ONNX Runtime when it works), ort or eager.")
-    ] = "auto",
-    batch_size: Annotated[int, typer.Option(min=1)] = 32,
-    pretrained: Annotated[str, typer.Option(help="imagenet or none.")] = "imagenet",
+    ] = DEFAULTS.image_size,
+    tta: Annotated[
+        str, typer.Option(help=f"{' or '.join(TTAS)}: flip averages with the mirror image.")
+    ] = DEFAULTS.tta,
+    runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1)] = BATCH_SIZE,
+    pretrained: Annotated[str, typer.Option(help="imagenet or none.")] = DEFAULTS.pretrained,
     weights: Annotated[
         Path | None, typer.Option(help="Backbone weights: .safetensors or a PyTorch state dict.")
     ] = None,
@@ -36,7 +38,7 @@ def embed_cmd(
     Streams in batches; run the same command again to finish an interrupted one. A photo that
     cannot be read gets a NaN row and its error in ids.csv.
     """
-    from pawpularity.training.embeddings import EmbedConfig, embed
+    from pawpularity.runs.embeddings import embed
 
     config = EmbedConfig(backbone, image_size, tta, pretrained, str(weights) if weights else None)
     result = embed(data, out, config, runtime, batch_size)

@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import app
-from pawpularity.explain import RISE_MASKS
+from pawpularity.cli.app import RUNTIME_HELP, app
+from pawpularity.explain.methods import METHODS, Rise, described
+
+METHODS_HELP = f"Comma-separated saliency methods ({described()})."
 
 
 @app.command("explain")
@@ -18,9 +20,7 @@ def explain_cmd(
     ],
     paths: Annotated[list[str], typer.Argument(help="Photos, folders (recursive) or globs.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write maps and panels to.")],
-    methods: Annotated[
-        str, typer.Option(help="Comma-separated: vanilla, smoothgrad, gradcam, gradcampp, rise.")
-    ] = "vanilla,smoothgrad,gradcam,gradcampp,rise",
+    methods: Annotated[str, typer.Option(help=METHODS_HELP)] = ",".join(METHODS),
     target: Annotated[
         str | None,
         typer.Option(
@@ -31,9 +31,12 @@ def explain_cmd(
     ] = None,
     rise_masks: Annotated[
         int, typer.Option(min=1, help="RISE masks (centred scores: fewer are needed).")
-    ] = RISE_MASKS,
-    seed: Annotated[int, typer.Option()] = 0,
-    fold: Annotated[int, typer.Option(min=0, help="Which fold's model to explain.")] = 0,
+    ] = Rise.masks,
+    seed: Annotated[int, typer.Option(help="Seeds RISE's masks and SmoothGrad's noise.")] = 0,
+    fold: Annotated[
+        int | None,
+        typer.Option(min=0, help="Explain this fold's model alone; default: the folds' average."),
+    ] = None,
     sanity: Annotated[
         bool,
         typer.Option(
@@ -42,28 +45,22 @@ def explain_cmd(
             "report how much each map changes (Spearman ρ).",
         ),
     ] = False,
-    runtime: Annotated[
-        str, typer.Option(help="Batched passes (RISE, faithfulness): auto, ort or eager.")
-    ] = "auto",
+    runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
 ) -> None:
     """Saliency maps and their faithfulness: <photo>/<method>.npy|.png, panel.png, summary.json.
 
+    Maps explain the score as it is made: the average over the run's folds (or --fold K).
     Exit 0 when every photo was explained, 2 when some failed, 1 when none was.
     """
-    from pawpularity.explain.methods import parse_methods
-    from pawpularity.explain.photos import ExplainConfig, explain_photos
-    from pawpularity.training.predict import collect
+    import pawpularity as paw
+    from pawpularity.data.photos import collect
+    from pawpularity.explain.methods import build, parse_methods
+    from pawpularity.explain.photos import ExplainConfig
 
-    config = ExplainConfig(
-        methods=parse_methods(methods),
-        target=target,
-        rise_masks=rise_masks,
-        seed=seed,
-        fold=fold,
-        sanity=sanity,
-        runtime=runtime,
-    )
-    summary = explain_photos(run, [item.path for item in collect(paths)], out, config)
+    chosen = build(parse_methods(methods), Rise(masks=rise_masks))
+    config = ExplainConfig(methods=chosen, target=target, sanity=sanity)
+    model = paw.load(run, runtime=runtime, fold=fold, seed=seed)
+    summary = model.explain_photos([item.path for item in collect(paths)], out, config)
     for name, m in summary["means"].items():
         typer.echo(
             f"{name:<10} deletion {m['deletion_auc']:.3f}  insertion {m['insertion_auc']:.3f}  "

@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import app
+from pawpularity.cli.app import RUNTIME_HELP, app
+from pawpularity.runs.config import BATCH_SIZE
+
+ENGINES = ("local", "ray")
 
 
 @app.command("predict")
@@ -17,25 +20,45 @@ def predict_cmd(
         list[str], typer.Argument(help="Photos, folders (recursive), globs, or a train/test CSV.")
     ],
     out: Annotated[Path, typer.Option("--out", help="CSV to write.")] = Path("preds.csv"),
-    batch_size: Annotated[int, typer.Option(min=1)] = 32,
-    runtime: Annotated[
-        str,
-        typer.Option(help="auto (ONNX Runtime when the run was exported), ort or eager."),
-    ] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1)] = BATCH_SIZE,
+    runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
     workers: Annotated[
         int | None, typer.Option(min=0, help="Photo-decoding processes; default: cores - 1.")
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Keep the rows already in --out, score the rest.")
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local (this process), or ray: actors of a Ray cluster read and score the "
+            "photos (pip install 'pawpularity[ray]'; every node must see the paths)."
+        ),
+    ] = ENGINES[0],
+    address: Annotated[
+        str | None,
+        typer.Option(help="--engine ray: the cluster (auto, ray://HOST:10001); default: local."),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="--engine ray: actors, each with the run loaded once.")
+    ] = 1,
 ) -> None:
     """Score photos (averaging the folds); a photo that fails gets its error in its row.
 
     Exit 0 when every photo scored, 2 when some failed, 1 when none did.
     """
-    from pawpularity.training.predict import collect, predict
-    from pawpularity.training.run import load_run
+    import pawpularity as paw
+    from pawpularity.data.photos import collect
+    from pawpularity.errors import ConfigError
 
-    summary = predict(load_run(run, runtime), collect(paths), out, batch_size, workers, resume)
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    items = collect(paths)
+    if engine == "ray":
+        from pawpularity.runs.ray_predict import predict_on_ray
+
+        summary = predict_on_ray(run, items, out, address, concurrency, batch_size, runtime, resume)
+    else:
+        summary = paw.load(run, runtime=runtime).predict(items, out, batch_size, workers, resume)
     typer.echo(f"{summary.scored} scored, {summary.failed} failed: {out}")
     raise typer.Exit(summary.exit_code)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import app
+from pawpularity.cli.app import RUNTIME_HELP, app
 
 
 @app.command("serve")
@@ -28,21 +28,21 @@ def serve_cmd(
             help="Folder for the advice files served under /results/ (default: temporary)."
         ),
     ] = None,
-    runtime: Annotated[str, typer.Option(help="Batched scoring: auto, ort or eager.")] = "auto",
+    runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
 ) -> None:
     """The web page (/) and REST API (/api/score, /api/explain, /api/advise; docs at /docs)."""
     import uvicorn
 
-    from pawpularity.advise.advisor import Advisor
+    import pawpularity as paw
     from pawpularity.advise.evidence import read_effects
     from pawpularity.runtime import untune_malloc
     from pawpularity.serve.app import create_app
 
     untune_malloc()  # a server's memory must stay flat across requests of every size
     effects = None if evidence is None else read_effects(evidence)
-    advisor = Advisor(run, runtime)
+    model = paw.load(run, runtime=runtime)
     typer.echo("warming up (shipped photos through every model call) ...", err=True)
     with tempfile.TemporaryDirectory(prefix="pawpularity-results-") as temporary:
-        api = create_app(advisor, results or Path(temporary), effects, warm=True)
+        api = create_app(model, results or Path(temporary), effects, warm=True)
         typer.echo(f"serving on http://{host}:{port}/ (API docs: /docs)", err=True)
         uvicorn.run(api, host=host, port=port, log_level="warning")

@@ -9,7 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from pawpularity.cli.app import app
-from pawpularity.models import DEFAULT_BACKBONE, DEFAULT_FREEZE
+from pawpularity.models.config import LOSSES, ModelConfig
+from pawpularity.training.config import HEADS, Devices, HeadConfig, TrainConfig
+
+MODEL, TRAIN, LAYOUT = ModelConfig(), TrainConfig(), Devices()
 
 
 @app.command("train")
@@ -24,31 +27,33 @@ def train_cmd(
             help="tf_efficientnet_lite0 (offline), resnet50, vgg16_bn, "
             "densenet121, efficientnet_b0 or any timm name."
         ),
-    ] = DEFAULT_BACKBONE,
-    folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
-    epochs: Annotated[int, typer.Option(min=1)] = 8,
-    batch_size: Annotated[int, typer.Option(min=1)] = 16,
-    lr: Annotated[float, typer.Option(help="AdamW learning rate (cosine decay).")] = 5e-4,
+    ] = MODEL.backbone,
+    folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = TRAIN.folds,
+    epochs: Annotated[int, typer.Option(min=1)] = TRAIN.epochs,
+    batch_size: Annotated[int, typer.Option(min=1)] = TRAIN.batch_size,
+    lr: Annotated[float, typer.Option(help="AdamW learning rate (cosine decay).")] = TRAIN.lr,
     image_size: Annotated[
         int | None, typer.Option(help="Square input side; default: the backbone's own.")
-    ] = None,
+    ] = MODEL.image_size,
     freeze: Annotated[
         str,
         typer.Option(
             help="none, backbone, or N: freeze the first N stages (-N: all but "
             "the last N). Frozen stages are computed once and cached."
         ),
-    ] = DEFAULT_FREEZE,
-    loss: Annotated[str, typer.Option(help="mse (regression) or bce (on score/100).")] = "mse",
-    seed: Annotated[int, typer.Option()] = 0,
-    pretrained: Annotated[str, typer.Option(help="imagenet or none.")] = "imagenet",
+    ] = TRAIN.freeze,
+    loss: Annotated[
+        str, typer.Option(help=f"{' or '.join(LOSSES)}: MSE on the score, or BCE on score/100.")
+    ] = MODEL.loss,
+    seed: Annotated[int, typer.Option()] = TRAIN.seed,
+    pretrained: Annotated[str, typer.Option(help="imagenet or none.")] = TRAIN.pretrained,
     weights: Annotated[
         Path | None, typer.Option(help="Backbone weights: .safetensors or a PyTorch state dict.")
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     head: Annotated[
         str,
-        typer.Option(help="net (fine-tune the network), or svr / ridge on --embeddings."),
+        typer.Option(help=f"net (fine-tune the network), or {' / '.join(HEADS)} on --embeddings."),
     ] = "net",
     embeddings: Annotated[
         list[Path] | None,
@@ -57,25 +62,29 @@ def train_cmd(
     no_flags: Annotated[
         bool, typer.Option("--no-flags", help="--head svr|ridge: leave the 12 flags out.")
     ] = False,
-    accelerator: Annotated[str, typer.Option(help="auto, cpu, gpu, ... (Lightning).")] = "auto",
-    devices: Annotated[int, typer.Option(min=1, help="Devices (processes) per node.")] = 1,
-    num_nodes: Annotated[int, typer.Option(min=1, help="Machines, e.g. under SLURM.")] = 1,
+    accelerator: Annotated[
+        str, typer.Option(help="auto, cpu, gpu, ... (Lightning).")
+    ] = LAYOUT.accelerator,
+    devices: Annotated[
+        int, typer.Option(min=1, help="Devices (processes) per node.")
+    ] = LAYOUT.devices,
+    num_nodes: Annotated[
+        int, typer.Option(min=1, help="Machines, e.g. under SLURM.")
+    ] = LAYOUT.num_nodes,
     strategy: Annotated[
         str, typer.Option(help="auto, ddp, ddp_spawn, ... (Lightning); ddp for several devices.")
-    ] = "auto",
+    ] = LAYOUT.strategy,
 ) -> None:
     """Train one model per fold (leak-free folds) and write out-of-fold metrics.
 
     --batch-size is the global batch, split over devices × nodes.
     """
     from pawpularity.errors import ConfigError
-    from pawpularity.models.fusion import ModelConfig
-    from pawpularity.training.cv import Devices, TrainConfig, train
 
     if head == "net" and embeddings:
-        raise ConfigError("--embeddings feed --head svr|ridge; add one of those")
+        raise ConfigError(f"--embeddings feed --head {'|'.join(HEADS)}; add one of those")
     if head != "net":
-        from pawpularity.training.head_cv import HeadConfig, train_head
+        from pawpularity.training.head_cv import train_head
 
         head_config = HeadConfig(head, folds, seed, flags=not no_flags)
         _report(train_head(data_dir, embeddings or [], out, head_config, resume=resume), out)
@@ -92,6 +101,8 @@ def train_cmd(
         pretrained=pretrained,
         weights=str(weights) if weights else None,
     )
+    from pawpularity.training.cv import train
+
     layout = Devices(accelerator, devices, num_nodes, strategy)
     metrics = train(data_dir, out, model, config, resume=resume, devices=layout)
     if metrics:  # empty in the 2nd, 3rd, ... process of a multi-device run

@@ -1,20 +1,34 @@
-"""Photos as model input: square uint8 tensors, decoded in threads, in memory or on demand."""
+"""Photos as model input: square uint8 tensors, decoded in threads or worker processes, in
+memory or on demand."""
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from pawpularity.data.images import load_image
 from pawpularity.errors import DataError, ImageError
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """An encoded image file's bytes (an upload, a cluster's binary column) and its name."""
+
+    name: str
+    data: bytes
+
+
+Photo = Path | Encoded | Image.Image  # a file, an encoded file, or an image already decoded
 
 
 def unit_pixels(images: torch.Tensor) -> torch.Tensor:
@@ -28,9 +42,15 @@ def prepare(image: Image.Image, size: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(small).copy()).permute(2, 0, 1).contiguous()
 
 
-def load_prepared(path: Path, size: int) -> torch.Tensor:
+def load_prepared(photo: Photo, size: int) -> torch.Tensor:
     """Load one photo and prepare it; JPEGs are decoded at a reduced scale when large."""
-    return prepare(load_image(path, draft_size=(size, size)), size)
+    if isinstance(photo, Image.Image):
+        return prepare(photo, size)
+    if isinstance(photo, Encoded):
+        image = load_image(io.BytesIO(photo.data), draft_size=(size, size), name=photo.name)
+    else:
+        image = load_image(photo, draft_size=(size, size))
+    return prepare(image, size)
 
 
 class ImageFiles(Dataset[torch.Tensor]):
@@ -70,3 +90,38 @@ def load_bank(paths: Sequence[Path], size: int, desc: str = "decoding photos") -
             + " (run `pawpularity data check` to list them all)"
         )
     return bank
+
+
+class PhotoRows(Dataset[tuple[int, torch.Tensor, str]]):
+    """Photos start.. as (index, uint8 3×S×S, error): a broken photo gives zeros and its error."""
+
+    def __init__(self, photos: Sequence[Photo], size: int, start: int = 0) -> None:
+        self.photos, self.size, self.start = photos, size, start
+
+    def __len__(self) -> int:
+        return len(self.photos) - self.start
+
+    def __getitem__(self, j: int) -> tuple[int, torch.Tensor, str]:
+        i = self.start + j
+        try:
+            return i, load_prepared(self.photos[i], self.size), ""
+        except ImageError as e:
+            return i, torch.zeros(3, self.size, self.size, dtype=torch.uint8), str(e)
+
+
+def photo_loader(
+    photos: Sequence[Photo], size: int, start: int, batch_size: int, workers: int | None = None
+) -> DataLoader[tuple[int, torch.Tensor, str]]:
+    """Batches of (indices, pixels, errors) decoded by worker processes ahead of the model."""
+    workers = default_workers() if workers is None else workers
+    return DataLoader(
+        PhotoRows(photos, size, start),
+        batch_size=batch_size,
+        num_workers=workers,
+        prefetch_factor=4 if workers else None,
+    )
+
+
+def default_workers() -> int:
+    """Decoding processes: one core stays with the model, up to 4 decode."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))

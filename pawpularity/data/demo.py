@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from PIL import Image
 from pawpularity.data.images import IMAGE_SUFFIXES, load_image
 from pawpularity.data.schema import FLAGS, TRAIN_COLUMNS, image_path
 from pawpularity.errors import DataError
+from pawpularity.files import write_bytes
 
 PHOTOS_DIR = Path(__file__).parent / "assets" / "pets_demo"
 CUE_COLUMNS = ("Id", "has_cue", "x0", "y0", "x1", "y1", "has_decoy", "dx0", "dy0", "dx1", "dy1")
@@ -43,6 +43,7 @@ OBJECT_SIZE = round(0.3 * HEIGHT)  # cue and decoy: square boxes of this side
 MARGIN = 4  # smallest gap between an object and the image edge
 MIN_CENTRE_GAP = 1.5 * OBJECT_SIZE
 BASE_SCORE, CUE_EFFECT, NOISE_SD = 25.0, 35.0, 5.0
+DEMO_PHOTOS, DEMO_SEED = 96, 7  # the default demo set (`data demo`, `demo`)
 JPEG_QUALITY = 90
 SUPERSAMPLE = 4  # objects are drawn this many times larger, then averaged down (anti-aliasing)
 
@@ -56,7 +57,7 @@ sources.csv names the source photo of every Id.
 """
 
 
-def make_demo(out_dir: Path, n: int = 96, seed: int = 0) -> None:
+def make_demo(out_dir: Path, n: int = DEMO_PHOTOS, seed: int = DEMO_SEED) -> None:
     """Write a planted-cue demo set to out_dir: train.csv, train/<Id>.jpg, cues.csv, sources.csv
     and LICENSES.txt. The same seed gives byte-identical files.
 
@@ -98,7 +99,7 @@ def make_demo(out_dir: Path, n: int = 96, seed: int = 0) -> None:
             if cue:
                 _paste(photo, ball, cue_box)
             boxes.append((cue_box if cue else None, decoy_box))
-            _write_atomic(image_path(out_dir, image_id), _jpeg(photo))
+            write_bytes(image_path(out_dir, image_id), _jpeg(photo))
 
         _write_csv(
             out_dir / "cues.csv",
@@ -114,7 +115,7 @@ def make_demo(out_dir: Path, n: int = 96, seed: int = 0) -> None:
             zip(ids, (s.name for s in sources), strict=True),
         )
         licenses = LICENSE_HEADER + (PHOTOS_DIR / "LICENSES.txt").read_text(encoding="utf-8")
-        _write_atomic(out_dir / "LICENSES.txt", licenses.encode("utf-8"))
+        write_bytes(out_dir / "LICENSES.txt", licenses.encode("utf-8"))
         _write_csv(
             out_dir / "train.csv",
             TRAIN_COLUMNS,
@@ -226,11 +227,4 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    _write_atomic(path, buf.getvalue().encode("utf-8"))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file and a rename, so a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_bytes(path, buf.getvalue().encode("utf-8"))

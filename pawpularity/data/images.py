@@ -29,6 +29,8 @@ IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 )
 
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels of an image, x1 and y1 exclusive
+
 # Our own ceiling is checked before decoding; Pillow's warning would only duplicate it.
 Image.MAX_IMAGE_PIXELS = None
 # Pillow's notes on palettes and EXIF are not the user's problem. Set once here: a
@@ -65,8 +67,7 @@ def load_image(
                 im.draft("RGB", draft_size)
             im.seek(0)
             im.load()
-            upright = ImageOps.exif_transpose(im)
-            return _to_rgb(upright)
+            return upright_rgb(im)
     except ImageError:
         raise
     except FileNotFoundError as e:
@@ -88,6 +89,11 @@ def _label(source: str | Path | BinaryIO) -> str:
     if isinstance(source, str | Path):
         return str(source)
     return str(getattr(source, "name", "<image stream>"))
+
+
+def upright_rgb(im: Image.Image) -> Image.Image:
+    """An image as the loader gives it: EXIF orientation applied, 8-bit RGB."""
+    return _to_rgb(ImageOps.exif_transpose(im))
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

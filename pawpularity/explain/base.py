@@ -1,25 +1,28 @@
-"""What every explanation method shares: one output matrix, targets as its columns, layer hooks.
+"""What every explanation method shares: one output matrix, targets as its columns, the context a
+method runs in, and what a method declares it needs.
 
 A model to explain is reduced to `Outputs`: float pixels in [0, 1] (B×3×S×S) → one row per
 photo holding the score, the 12 flag logits, the 1000 ImageNet logits and a pet logit (cats and
-dogs together, to locate the pet whatever its breed). A `Target` is a
-column of that matrix, so gradient methods, RISE, faithfulness and ONNX Runtime all speak the
-same language. Methods are functions `(Context, x, column) -> S×S map` (see `METHODS`).
+dogs together, to locate the pet whatever its breed), each over the folds that make the score.
+A `Target` is a column of that matrix, so gradient methods, RISE, faithfulness and ONNX Runtime
+all speak the same language. Methods (declared in methods.py) compute S×S maps in a `Context`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import ConfigError
-from pawpularity.explain import RISE_MASKS
-from pawpularity.models.fusion import PawpularityNet
+
+if TYPE_CHECKING:
+    from pawpularity.models.ensemble import FoldEnsemble
 
 SCORE_COLUMN = 0
 FLAG_COLUMNS = range(1, 1 + len(FLAGS))
@@ -30,22 +33,36 @@ PET_CLASSES = [*range(151, 269), *range(281, 286)]
 
 
 class Outputs(nn.Module):
-    """Pixels in [0, 1] → B×(1 + 12 + 1000 + 1): score (with predicted flags), flag logits,
-    ImageNet logits, pet logit (log-sum-exp of the cat and dog classes)."""
+    """Pixels in [0, 1] → B×(1 + 12 + 1000 + 1) over the ensemble's folds: the mean score (with
+    predicted flags), the logit of each flag's mean probability, the mean ImageNet logits and the
+    pet logit (log-sum-exp of their cat and dog classes). The folds' shared stages run once."""
 
-    def __init__(self, net: PawpularityNet) -> None:
+    pet_classes: torch.Tensor
+
+    def __init__(self, ensemble: FoldEnsemble) -> None:
         super().__init__()
-        self.net = net.eval()
+        self.ensemble = ensemble.eval()
         self.register_buffer("pet_classes", torch.tensor(PET_CLASSES))
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        net = self.net
-        features = net.backbone.forward_features(net.normalize(pixels))
-        embedding = net.backbone.forward_head(features, pre_logits=True)
-        imagenet = net.backbone.forward_head(features)
-        raw, flag_logits = net.head(embedding)
-        pet = torch.logsumexp(imagenet.index_select(1, self.pet_classes), dim=1, keepdim=True)
-        return torch.cat([net.to_score(raw).unsqueeze(1), flag_logits, imagenet, pet], dim=1)
+        scores, flag_logits, imagenet = [], [], []
+        for net, features in zip(
+            self.ensemble.members, self.ensemble.features(pixels), strict=True
+        ):
+            raw, logits = net.head(net.backbone.forward_head(features, pre_logits=True))
+            scores.append(net.to_score(raw))
+            flag_logits.append(logits)
+            imagenet.append(net.backbone.forward_head(features))
+        flags = torch.stack(flag_logits)  # K×B×12
+        # logit(mean_k σ(l_k)) = logsumexp_k logσ(l_k) − logsumexp_k logσ(−l_k): stable, exact
+        # for one fold.
+        mean_flags = torch.logsumexp(F.logsigmoid(flags), 0) - torch.logsumexp(
+            F.logsigmoid(-flags), 0
+        )
+        logits_1000 = torch.stack(imagenet).mean(0)
+        pet = torch.logsumexp(logits_1000.index_select(1, self.pet_classes), dim=1, keepdim=True)
+        score = torch.stack(scores).mean(0).unsqueeze(1)
+        return torch.cat([score, mean_flags, logits_1000, pet], dim=1)
 
 
 @dataclass(frozen=True)
@@ -104,43 +121,53 @@ class Scorer(Protocol):
 
 @dataclass
 class Context:
-    """Everything a method may need, built once per model."""
+    """What a method may use, built once per model: the differentiable model (None for a run
+    that has none, e.g. scikit-learn heads), the Grad-CAM layer's name, the seed, and a batched
+    scorer made by `make_scorer` on first use (an ONNX export is not paid for unless needed)."""
 
-    model: Outputs
-    layer: str  # Grad-CAM layer, a module name inside model.net.backbone
-    scorer: Scorer
+    model: Outputs | None
+    layer: str
+    make_scorer: Callable[[], Scorer]
     seed: int = 0
-    rise_masks: int = RISE_MASKS
-    options: dict[str, Any] = field(default_factory=dict)
+    _scorer: Scorer | None = field(default=None, init=False, repr=False)
 
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            self._scorer = self.make_scorer()
+        return self._scorer
 
-Method = Callable[[Context, torch.Tensor, int], torch.Tensor]
+    @property
+    def network(self) -> Outputs:
+        """The differentiable model; a method that declares it needs gradients gets one."""
+        if self.model is None:
+            raise ConfigError("this run has no network to take gradients of")
+        return self.model
 
 
 class LayerHooks:
-    """Keeps a layer's output (with its graph) while the `with` block is open.
+    """Keeps the outputs (with their graph) of a layer in every fold while the `with` block is
+    open; a layer of the folds' shared stages is one module, kept once.
 
-    Gradients are then taken with `torch.autograd.grad(y, hooks.output)`: backpropagation stops
+    Gradients are then taken with `torch.autograd.grad(y, hooks.outputs)`: backpropagation stops
     at the layer and no parameter gradient is computed.
     """
 
     def __init__(self, model: Outputs, layer: str) -> None:
-        modules = dict(model.net.backbone.named_modules())
-        if layer not in modules:
-            raise ConfigError(f"no layer {layer!r} in {model.net.config.backbone}")
-        self.module = modules[layer]
-        self.output: torch.Tensor | None = None
+        self.modules = model.ensemble.layer_modules(layer)
+        self.outputs: list[torch.Tensor] = []
 
     def _keep(self, module: nn.Module, args: Any, output: torch.Tensor) -> None:
-        self.output = output
+        self.outputs.append(output)
 
     def __enter__(self) -> LayerHooks:
-        self._handle = self.module.register_forward_hook(self._keep)
+        self._handles = [m.register_forward_hook(self._keep) for m in self.modules]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._handle.remove()
-        self.output = None
+        for handle in self._handles:
+            handle.remove()
+        self.outputs = []
 
 
 def forward_target(model: Outputs, pixels: torch.Tensor, column: int) -> torch.Tensor:

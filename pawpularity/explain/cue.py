@@ -11,12 +11,11 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from pawpularity.data.images import load_image
+from pawpularity.data.images import Box, load_image
 from pawpularity.data.schema import image_path
-from pawpularity.explain.photos import ExplainConfig, Explainer
-from pawpularity.models.fusion import PawpularityNet
+from pawpularity.explain.explainer import Explainer
+from pawpularity.explain.methods import Method
 
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, x1/y1 exclusive
 PEAK_SMOOTHING = 0.04  # box blur of 4 % of the shorter side before taking the maximum
 MARGIN = 0.10  # a hit may fall this share of the image side outside the box
 PLATEAU = 0.10  # values within 10 % of the map's range from the top belong to the peak
@@ -59,18 +58,16 @@ def cue_and_decoy_hits(saliency: np.ndarray, cue: Box, decoy: Box) -> tuple[bool
 
 
 def hit_rates(
-    net: PawpularityNet,
+    explainer: Explainer,
     data_dir: Path,
-    methods: Sequence[str],
-    config: ExplainConfig,
+    methods: Sequence[Method],
     limit: int | None = None,
 ) -> dict[str, dict[str, float]]:
     """Per method, the share of the demo photos holding the cue whose map peaks on the cue, and
     the share peaking on the decoy (the score target; maps at the photo's own size)."""
     cues = read_cues(data_dir)
     with_cue = cues[cues["has_cue"] == 1].index[:limit]
-    explainer = Explainer(net, config)
-    counts = {m: [0, 0] for m in methods}
+    counts = {m.name: [0, 0] for m in methods}
     for image_id in with_cue:
         photo = load_image(image_path(data_dir, image_id))
         row = cues.loc[image_id]
@@ -78,8 +75,8 @@ def hit_rates(
         decoy = (int(row.dx0), int(row.dy0), int(row.dx1), int(row.dy1))
         for m in methods:
             on_cue, on_decoy = cue_and_decoy_hits(explainer.explain(photo, m), cue, decoy)
-            counts[m][0] += on_cue
-            counts[m][1] += on_decoy
+            counts[m.name][0] += on_cue
+            counts[m.name][1] += on_decoy
     n = max(len(with_cue), 1)
     return {
         m: {"cue": c / n, "decoy": d / n, "photos": len(with_cue)} for m, (c, d) in counts.items()

@@ -16,12 +16,13 @@ selected. Big photos are shrunk for display first, and files are written atomica
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from pawpularity.files import atomic
 
 COLORMAP = "inferno"
 OPACITY = 0.55  # of the colour over the photo
@@ -135,7 +136,5 @@ def layout(size: tuple[int, int], n: int) -> tuple[int, tuple[int, int]]:
 
 def write_png(image: Image.Image, path: Path) -> None:
     """Save atomically: a crash never leaves half a PNG under the final name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    image.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        image.save(tmp, format="PNG")

@@ -1,4 +1,8 @@
-"""Grad-CAM (Selvaraju et al. 2017): the layer's activation maps weighted by their mean gradient."""
+"""Grad-CAM (Selvaraju et al. 2017): the layer's activation maps weighted by their mean gradient.
+
+Over several folds the layer is the folds' layers side by side (their channels concatenated)
+and the target their mean score: the map is the Grad-CAM of what is scored.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,11 @@ from pawpularity.explain.base import Context, LayerHooks, forward_target
 def layer_and_gradient(
     ctx: Context, x: torch.Tensor, column: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Activations A (1×C×h×w) of the Grad-CAM layer and ∂target/∂A."""
-    with LayerHooks(ctx.model, ctx.layer) as hooks:
-        y = forward_target(ctx.model, x, column).sum()
-        assert hooks.output is not None
-        (grad,) = torch.autograd.grad(y, hooks.output)
-        return hooks.output.detach(), grad
+    """Activations A (1×C×h×w, every fold's channels) of the Grad-CAM layer and ∂target/∂A."""
+    with LayerHooks(ctx.network, ctx.layer) as hooks:
+        y = forward_target(ctx.network, x, column).sum()
+        grads = torch.autograd.grad(y, hooks.outputs)
+        return torch.cat([a.detach() for a in hooks.outputs], 1), torch.cat(grads, 1)
 
 
 def to_input_size(cam: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Explain photos with a run: raw maps, overlays, a panel per photo and a summary of faithfulness.
+"""Explain photos and write the results: raw maps, overlays, a panel per photo and a summary.
 
 DIR/<photo stem>/<method>.npy   the raw float32 map, H×W of the photo (EXIF orientation applied)
 DIR/<photo stem>/<method>.png   the map over the photo
@@ -9,125 +9,52 @@ DIR/summary.json                per photo and method: deletion/insertion AUC, se
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 from timm.data import ImageNetInfo
 from tqdm import tqdm
 
-from pawpularity.data.dataset import prepare, unit_pixels
 from pawpularity.data.images import load_image
 from pawpularity.errors import ConfigError, ImageError
-from pawpularity.explain import RISE_MASKS
-from pawpularity.explain.base import (
-    IMAGENET_OFFSET,
-    SCORE_COLUMN,
-    Context,
-    Outputs,
-    Target,
-    target_value,
-)
+from pawpularity.explain.base import IMAGENET_OFFSET, SCORE_COLUMN, Outputs, Target, target_value
 from pawpularity.explain.draw import panel, save_overlay
+from pawpularity.explain.explainer import Explainer, resize_map
 from pawpularity.explain.faithfulness import deletion_insertion
-from pawpularity.explain.methods import METHODS
-from pawpularity.explain.runtime import make_scorer
+from pawpularity.explain.methods import METHODS, Method, build
 from pawpularity.explain.sanity import cascade, spearman
-from pawpularity.models.backbones import gradcam_layer, preprocessing
-from pawpularity.models.checkpoint import build_model, write_json
-from pawpularity.models.fusion import ModelConfig, PawpularityNet
-from pawpularity.training.run import load_run
-
-IMAGENET_RUN = "imagenet"  # RUN value for the bare default backbone (ImageNet weights, no training)
+from pawpularity.files import save_npy, write_json
 
 
 @dataclass
 class ExplainConfig:
-    methods: tuple[str, ...] = tuple(METHODS)
-    target: str | None = None  # None: "score" for a run, "imagenet" for the bare backbone
-    rise_masks: int = RISE_MASKS
-    seed: int = 0
-    fold: int = 0
+    """What `explain` computes per photo (the model, its folds, seed and runtime are the
+    Explainer's)."""
+
+    methods: tuple[Method, ...] = field(default_factory=lambda: build(tuple(METHODS)))
+    target: str | None = None  # None: "score", or "imagenet" for the bare ImageNet backbone
     sanity: bool = False
-    runtime: str = "auto"  # RISE and faithfulness passes: auto (ONNX Runtime if any) | ort | eager
-
-
-def load_model(run: str | Path, fold: int = 0, seed: int = 0) -> PawpularityNet:
-    """The model of one fold of a run, or the bare ImageNet backbone (with untrained heads)."""
-    if str(run) == IMAGENET_RUN:
-        torch.manual_seed(seed)
-        net = build_model(ModelConfig(), pretrained="imagenet")
-        net.config.image_size = preprocessing(net.backbone)[2]
-        return net.eval()
-    nets = load_nets(Path(run))
-    if not 0 <= fold < len(nets):
-        raise ConfigError(f"--fold {fold}: {run} has folds 0 to {len(nets) - 1}")
-    return nets[fold]
-
-
-def load_nets(run: Path) -> list[PawpularityNet]:
-    """Every fold's network of a run, eager (maps need gradients); a ConfigError for head and
-    blend runs, which have none."""
-    nets = load_run(run, "eager").nets
-    if not nets:
-        raise ConfigError(f"{run} is a --head or blend run: maps and advice need a network run")
-    return nets
-
-
-class Explainer:
-    """One model made explainable: eager for gradients, a batched scorer for RISE and curves."""
-
-    def __init__(
-        self, net: PawpularityNet, config: ExplainConfig | None = None, runtime: str | None = None
-    ) -> None:
-        config = config or ExplainConfig()
-        outputs = Outputs(net)
-        scorer = make_scorer(outputs, runtime or config.runtime)  # exports the contiguous model
-        outputs.to(memory_format=torch.channels_last)  # faster convolutions for gradients
-        layer = gradcam_layer(net.config.backbone, net.backbone)
-        self.ctx = Context(outputs, layer, scorer, config.seed, config.rise_masks)
-        self.size = int(net.config.image_size or 224)
-
-    def tensor(self, photo: Image.Image) -> torch.Tensor:
-        x = unit_pixels(prepare(photo, self.size)[None])
-        return x.contiguous(memory_format=torch.channels_last)
-
-    def map(self, method: str, x: torch.Tensor, column: int) -> torch.Tensor:
-        """The S×S map of a prepared photo x (see `tensor`) for one output column."""
-        return METHODS[method](self.ctx, x, column).detach().float()
-
-    def explain(self, photo: Image.Image, method: str, target: str = "score") -> np.ndarray:
-        """The raw float32 map of a photo at its own size (H×W, EXIF orientation applied)."""
-        x = self.tensor(photo)
-        parsed = Target.parse(target)
-        column = parsed.column(self.ctx.scorer(x) if parsed.kind == "imagenet" else None)
-        return to_photo_size(self.map(method, x, column), photo)
 
 
 def explain_photos(
-    run: str | Path, paths: Sequence[Path], out: Path, config: ExplainConfig
+    explainer: Explainer,
+    paths: Sequence[Path],
+    out: Path,
+    config: ExplainConfig,
+    about: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Explain every photo; a broken one is recorded in the summary and the rest go on."""
-    net = load_model(run, config.fold, config.seed)
-    bare = str(run) == IMAGENET_RUN
-    target = Target.parse(config.target or ("imagenet" if bare else "score"))
-    if bare and target.kind not in ("imagenet", "pet"):
-        raise ConfigError(
-            "the bare ImageNet backbone has no trained score: use --target imagenet or pet"
-        )
-    main = Explainer(net, config)
-    needs_scorer = "rise" in config.methods
-    controls = [
-        (label, Explainer(randomised, config, None if needs_scorer else "eager"))
-        for label, randomised in (cascade(net, config.seed) if config.sanity else [])
-    ]
+    """Explain every photo; a broken one is recorded in the summary and the rest go on.
+
+    about: facts for summary.json (the run, its fold, ...).
+    """
+    target = explainer.target(config.target or ("score" if explainer.scored else "imagenet"))
+    methods = [explainer.method(m) for m in config.methods]  # each checked before any work
+    controls = _controls(explainer) if config.sanity else []
     out.mkdir(parents=True, exist_ok=True)
     images: dict[str, Any] = {}
     folders: set[str] = set()
@@ -139,19 +66,35 @@ def explain_photos(
             continue
         folder = out / unique_name(Path(path).stem, folders)
         folder.mkdir(exist_ok=True)
-        images[str(path)] = _explain_one(main, controls, photo, target, config.methods, folder)
+        images[str(path)] = _explain_one(explainer, controls, photo, target, methods, folder)
     explained = [e["methods"] for e in images.values() if "methods" in e]
+    names = [m.name for m in methods]
     summary = {
-        "run": str(run),
-        **asdict(config),
+        **(about or {}),
+        "methods": names,
+        "method_params": {m.name: m.params() for m in methods},
         "target": str(target),
+        "sanity": config.sanity,
+        "seed": explainer.seed,
+        "runtime": explainer.runtime,
         "explained": len(explained),
         "failed": len(images) - len(explained),
         "images": images,
-        "means": _means(explained, config.methods),
+        "means": _means(explained, names),
     }
     write_json(out / "summary.json", summary)
     return summary
+
+
+def _controls(explainer: Explainer) -> list[tuple[str, Explainer]]:
+    """Explainers of the model randomised step by step (the sanity cascade)."""
+    model = explainer.ctx.model
+    if model is None:
+        raise ConfigError("--sanity randomises a network's weights: it needs a network run")
+    return [
+        (label, Explainer(Outputs(randomised), runtime=explainer.runtime, seed=explainer.seed))
+        for label, randomised in cascade(model.ensemble, explainer.seed)
+    ]
 
 
 def _explain_one(
@@ -159,12 +102,12 @@ def _explain_one(
     controls: list[tuple[str, Explainer]],
     photo: Image.Image,
     target: Target,
-    methods: Sequence[str],
+    methods: Sequence[Method],
     folder: Path,
 ) -> dict[str, Any]:
     x = main.tensor(photo)
-    outputs = main.ctx.scorer(x)
-    column = target.column(outputs)
+    outputs = main.outputs(x)
+    column = main.column(target, x)
     entry: dict[str, Any] = {
         "out": folder.name,
         "score": float(outputs[0, SCORE_COLUMN]),
@@ -173,11 +116,11 @@ def _explain_one(
         "methods": {},
     }
     full_maps, captions = {}, {}
-    for name in methods:
+    for method in methods:
         start = time.perf_counter()
-        saliency = main.map(name, x, column)
+        saliency = main.map(method, x, column)
         seconds = time.perf_counter() - start
-        deletion, insertion = deletion_insertion(main.ctx.scorer, x, saliency, column)
+        deletion, insertion = deletion_insertion(main.scorer, x, saliency, column)
         record: dict[str, Any] = {
             "deletion_auc": deletion,
             "insertion_auc": insertion,
@@ -185,15 +128,15 @@ def _explain_one(
         }
         if controls:
             record["sanity"] = {
-                label: spearman(saliency, control.map(name, x, column))
+                label: spearman(saliency, control.map(method, x, column))
                 for label, control in controls
             }
-        entry["methods"][name] = record
-        full = to_photo_size(saliency, photo)
-        _save_npy(full, folder / f"{name}.npy")
-        save_overlay(photo, full, folder / f"{name}.png")
-        full_maps[name] = full
-        captions[name] = f"del {deletion:.2f} / ins {insertion:.2f}"
+        entry["methods"][method.name] = record
+        full = resize_map(saliency, photo.size)
+        save_npy(folder / f"{method.name}.npy", full)
+        save_overlay(photo, full, folder / f"{method.name}.png")
+        full_maps[method.name] = full
+        captions[method.name] = f"del {deletion:.2f} / ins {insertion:.2f}"
     title = f"score {entry['score']:.1f}"
     if target.kind != "score":
         title += f" · {entry['target']} {entry['target_value']:.2f}"
@@ -206,20 +149,6 @@ def _describe(target: Target, column: int) -> str:
         index = column - IMAGENET_OFFSET
         return f"imagenet:{index} {ImageNetInfo().index_to_description(index)}"
     return str(target)
-
-
-def to_photo_size(saliency: torch.Tensor, photo: Image.Image) -> np.ndarray:
-    """The S×S map resized (bilinear) to the photo's own H×W."""
-    w, h = photo.size
-    full = F.interpolate(saliency[None, None], size=(h, w), mode="bilinear", align_corners=False)
-    return full[0, 0].numpy().astype(np.float32)
-
-
-def _save_npy(array: np.ndarray, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("wb") as f:
-        np.save(f, array)
-    os.replace(tmp, path)
 
 
 def unique_name(stem: str, used: set[str]) -> str:

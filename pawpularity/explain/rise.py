@@ -19,13 +19,13 @@ import torch.nn.functional as F
 from pawpularity.errors import ConfigError
 from pawpularity.explain.base import Context
 
-GRID, P, BATCH = 7, 0.5, 32
+P = 0.5  # each grid cell is kept with this probability
 
 
 class Masks:
     """N seeded RISE masks of size S×S, streamed in batches of k×1×S×S; a seed fixes them all."""
 
-    def __init__(self, n: int, size: int, grid: int = GRID, p: float = P, seed: int = 0) -> None:
+    def __init__(self, n: int, size: int, grid: int, p: float = P, seed: int = 0) -> None:
         if n < 2 or grid < 1:
             raise ConfigError(
                 f"RISE needs --rise-masks ≥ 2 and a grid ≥ 1, not {n} masks on a {grid}×{grid} grid"
@@ -58,16 +58,16 @@ def cached_masks(n: int, size: int, grid: int, seed: int) -> Masks:
     return Masks(n, size, grid, P, seed)
 
 
-def rise(ctx: Context, x: torch.Tensor, column: int) -> torch.Tensor:
+def rise(
+    ctx: Context, x: torch.Tensor, column: int, masks: int, grid: int, batch: int
+) -> torch.Tensor:
     """Centred RISE map (S×S, signed) of `column` for one photo x (1×3×S×S in [0, 1])."""
     size = x.shape[-1]
-    masks = cached_masks(ctx.rise_masks, size, int(ctx.options.get("rise_grid", GRID)), ctx.seed)
-    weighted, total = (
-        torch.zeros(size * size, dtype=torch.float64),
-        torch.zeros(size * size, dtype=torch.float64),
-    )
+    drawn = cached_masks(masks, size, grid, ctx.seed)
+    weighted = torch.zeros(size * size, dtype=torch.float64)
+    total = torch.zeros(size * size, dtype=torch.float64)
     scores = []
-    for m in masks.batches(int(ctx.options.get("rise_batch", BATCH))):
+    for m in drawn.batches(batch):
         y = ctx.scorer(x * m)[:, column].float()
         flat = m.reshape(len(m), -1)
         weighted += (y @ flat).double()
@@ -75,4 +75,4 @@ def rise(ctx: Context, x: torch.Tensor, column: int) -> torch.Tensor:
         scores.append(y)
     mean = torch.cat(scores).mean()
     # Σ (y_i − ȳ) m_i = Σ y_i m_i − ȳ Σ m_i: ȳ is known only at the end.
-    return ((weighted - mean * total) / (len(masks) * masks.p)).float().reshape(size, size)
+    return ((weighted - mean * total) / (len(drawn) * drawn.p)).float().reshape(size, size)

@@ -17,16 +17,7 @@ import torch
 
 from pawpularity.errors import ConfigError
 from pawpularity.explain.base import Outputs, Scorer
-from pawpularity.models.backbones import preprocessing
-from pawpularity.models.onnx import (
-    OrtScorer,
-    cached_export,
-    check_runtime,
-    import_ort,
-    weights_key,
-)
-
-__all__ = ["EagerScorer", "OrtScorer", "export_onnx", "make_scorer"]
+from pawpularity.models.onnx import OrtScorer, cached_export, check_runtime, import_ort, weights_key
 
 BATCH = 32
 NAMES = (["pixels"], ["outputs"])
@@ -67,14 +58,14 @@ def export_onnx(model: Outputs, size: int | None = None) -> Path:
     The cache key hashes the weights, the model's config, the torch version and the input size.
     """
     import_ort()
-    size = size or model.net.config.image_size or preprocessing(model.net.backbone)[2]
+    size = size or model.ensemble.image_size
     example = (torch.rand(2, 3, size, size),)
     return cached_export(_exportable(model), example, model_key(model, size), NAMES)
 
 
 def model_key(model: Outputs, size: int) -> str:
     """sha256 over every state_dict tensor (name, dtype, shape, bytes), config, torch, size."""
-    return weights_key(model, f"{size}|{model.net.config}")
+    return weights_key(model, f"{size}|{model.ensemble.config}")
 
 
 def _exportable(model: Outputs) -> Outputs:

@@ -18,42 +18,50 @@ import torch.nn.functional as F
 from scipy.stats import rankdata
 from torch import nn
 
-from pawpularity.models.fusion import PawpularityNet
+from pawpularity.models.ensemble import FoldEnsemble
 
 POOLED_SIDE = 56  # maps are compared at most 56×56: see spearman()
 
 
-def cascade(net: PawpularityNet, seed: int = 0) -> list[tuple[str, PawpularityNet]]:
-    """Progressively randomised deep copies of net, labelled "head", "head+stage5",
-    "head+stage4-5", … "head+stage1-5" (stages are `net.stages()` counted from 1).
+def cascade(ensemble: FoldEnsemble, seed: int = 0) -> list[tuple[str, FoldEnsemble]]:
+    """Progressively randomised deep copies of the fold models, labelled "head", "head+stage5",
+    "head+stage4-5", … "head+stage1-5" (stages are the backbone's `stages()` counted from 1),
+    each step applied to every fold (a module of the folds' shared stages once).
 
     Each module re-initialises itself with its own `reset_parameters()` (so convolutions,
     linears and norms get their usual initial values, BatchNorm statistics included) under
     `torch.manual_seed(seed)` inside a forked RNG: the result is reproducible and the global
-    random state is untouched. net itself is not modified.
+    random state is untouched. The ensemble itself is not modified.
     """
-    groups = net.stages()
-    devices = sorted({p.device.index or 0 for p in net.parameters() if p.device.type == "cuda"})
-    steps: list[tuple[str, PawpularityNet]] = []
+    groups = ensemble.members[0].stages()
+    params = list(ensemble.parameters())
+    devices = sorted({p.device.index or 0 for p in params if p.device.type == "cuda"})
+    steps: list[tuple[str, FoldEnsemble]] = []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        current = copy.deepcopy(net)
-        heads = [current.flag_head, current.meta, current.fusion]
-        classifier = current.backbone.get_classifier()
-        if isinstance(classifier, nn.Module):
-            heads.append(classifier)
-        for head in heads:
-            reinitialise(head)
+        current = copy.deepcopy(ensemble)
+        heads: list[nn.Module] = []
+        for net in current.members:
+            heads += [net.flag_head, net.meta, net.fusion]
+            classifier = net.backbone.get_classifier()
+            if isinstance(classifier, nn.Module):
+                heads.append(classifier)
+        _reinitialise_each(heads)
         steps.append(("head", current))
         n = len(groups)
         for first in range(n, 0, -1):
             current = copy.deepcopy(current)
-            copies = dict(current.backbone.named_modules())
-            for name in groups[first - 1]:
-                reinitialise(copies[name])
+            tables = [dict(net.backbone.named_modules()) for net in current.members]
+            _reinitialise_each([t[name] for t in tables for name in groups[first - 1]])
             span = f"{first}" if first == n else f"{first}-{n}"
             steps.append((f"head+stage{span}", current))
     return steps
+
+
+def _reinitialise_each(modules: list[nn.Module]) -> None:
+    """`reinitialise` every distinct module once (the folds share some)."""
+    for module in {id(m): m for m in modules}.values():
+        reinitialise(module)
 
 
 def reinitialise(module: nn.Module) -> None:

@@ -11,20 +11,18 @@ import torch
 
 from pawpularity.explain.base import Context, input_gradient
 
-SMOOTH_N, SMOOTH_SIGMA, SMOOTH_BATCH = 25, 0.15, 25
-
 
 def vanilla(ctx: Context, x: torch.Tensor, column: int) -> torch.Tensor:
-    return input_gradient(ctx.model, x, column).abs().amax(dim=1)[0]
+    return input_gradient(ctx.network, x, column).abs().amax(dim=1)[0]
 
 
-def smoothgrad(ctx: Context, x: torch.Tensor, column: int) -> torch.Tensor:
-    n = int(ctx.options.get("smooth_n", SMOOTH_N))
-    sigma = float(ctx.options.get("smooth_sigma", SMOOTH_SIGMA))
+def smoothgrad(
+    ctx: Context, x: torch.Tensor, column: int, n: int, sigma: float, batch: int
+) -> torch.Tensor:
     g = torch.Generator().manual_seed(ctx.seed)
     total = torch.zeros(x.shape[1:])
-    for start in range(0, n, SMOOTH_BATCH):
-        k = min(SMOOTH_BATCH, n - start)
+    for start in range(0, n, batch):
+        k = min(batch, n - start)
         noisy = x + sigma * torch.randn((k, *x.shape[1:]), generator=g)
-        total += input_gradient(ctx.model, noisy, column).abs().sum(dim=0)
+        total += input_gradient(ctx.network, noisy, column).abs().sum(dim=0)
     return (total / n).amax(dim=0)

@@ -89,6 +89,12 @@ def preprocessing(model: TimmModel) -> tuple[tuple[float, ...], tuple[float, ...
     return tuple(cfg["mean"]), tuple(cfg["std"]), int(cfg["input_size"][-1])
 
 
+def input_size(model: TimmModel, requested: int | None = None) -> int:
+    """The square input side a model runs at: `requested`, else the backbone's own default.
+    Every command resolves the image size here, once per backbone."""
+    return int(requested) if requested else preprocessing(model)[2]
+
+
 def embedding_size(model: TimmModel) -> int:
     """Width of the pooled image embedding (`forward_head(..., pre_logits=True)`)."""
     return int(getattr(model, "head_hidden_size", None) or model.num_features)

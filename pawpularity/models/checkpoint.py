@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from safetensors.torch import load_model, save_model
 
 from pawpularity.errors import RunError
+from pawpularity.files import atomic
 from pawpularity.models.backbones import create_backbone
-from pawpularity.models.fusion import ModelConfig, PawpularityNet
-
-if TYPE_CHECKING:
-    import pandas as pd
+from pawpularity.models.config import ModelConfig
+from pawpularity.models.fusion import PawpularityNet
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -28,11 +26,9 @@ def build_model(
 
 def save_weights(net: PawpularityNet, folder: Path) -> Path:
     """Write folder/model.safetensors atomically (a crash never leaves half a file)."""
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / WEIGHTS_FILE
-    tmp = path.with_suffix(".tmp")
-    save_model(net, str(tmp))
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        save_model(net, str(tmp))
     return path
 
 
@@ -49,22 +45,8 @@ def load_net(config: ModelConfig, folder: Path) -> PawpularityNet:
     return net.eval()
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically, indented, keys in the order given."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a table atomically, without its index."""
-    tmp = path.with_suffix(".tmp")
-    frame.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, path)
-
-
 def read_json(path: Path) -> Any:
+    """A run's (or an embeddings folder's) JSON file, or a RunError saying what is wrong."""
     if not path.is_file():
         raise RunError(f"{path}: missing; is this a training run folder?")
     try:

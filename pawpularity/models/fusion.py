@@ -7,8 +7,7 @@ the same predictions become advice later on.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -16,35 +15,15 @@ from torch import nn
 from pawpularity.data.dataset import unit_pixels
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import ConfigError
-from pawpularity.models import DEFAULT_BACKBONE
 from pawpularity.models.backbones import (
     TimmModel,
     embedding_size,
     feature_chain,
+    input_size,
     preprocessing,
     stages,
 )
-
-LOSSES = ("mse", "bce")
-
-
-@dataclass
-class ModelConfig:
-    """Everything needed to rebuild a model before loading its weights."""
-
-    backbone: str = DEFAULT_BACKBONE
-    image_size: int | None = None  # None: the backbone's default
-    loss: str = "mse"
-    meta_dim: int = 32
-    hidden: int = 256
-    dropout: float = 0.1
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
-        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from pawpularity.models.config import LOSSES, ModelConfig
 
 
 class PawpularityNet(nn.Module):
@@ -60,7 +39,7 @@ class PawpularityNet(nn.Module):
         super().__init__()
         if config.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {LOSSES}, not {config.loss!r}")
-        self.config = config
+        self.config = replace(config, image_size=input_size(backbone, config.image_size))
         self.backbone = backbone
         mean, std, _ = preprocessing(backbone)
         self.register_buffer("pixel_mean", torch.tensor(mean).view(1, 3, 1, 1))
@@ -122,12 +101,17 @@ class PawpularityNet(nn.Module):
             x = modules[name](x)
         return x
 
-    def embed_from(self, x: torch.Tensor, cut: int) -> torch.Tensor:
-        """Embedding from the output of `prefix(images, cut)`: the rest of the chain + pooling."""
+    def features_from(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+        """`backbone.forward_features` from the output of `prefix(images, cut)`: the rest of the
+        chain."""
         modules = dict(self.backbone.named_modules())
         for name in self.chain()[cut:]:
             x = modules[name](x)
-        return self.backbone.forward_head(x, pre_logits=True)
+        return x
+
+    def embed_from(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+        """Embedding from the output of `prefix(images, cut)`: the rest of the chain + pooling."""
+        return self.backbone.forward_head(self.features_from(x, cut), pre_logits=True)
 
     def head(
         self, embedding: torch.Tensor, flags: torch.Tensor | None = None

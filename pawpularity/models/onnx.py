@@ -22,9 +22,10 @@ import torch
 from torch import nn
 
 from pawpularity.errors import ConfigError
+from pawpularity.files import atomic
+from pawpularity.models.config import RUNTIMES
 
 INSTALL_ORT = "pip install onnxruntime onnxscript"
-RUNTIMES = ("auto", "ort", "eager")
 
 
 def check_runtime(runtime: str) -> None:
@@ -56,8 +57,6 @@ def export(
     ConfigError naming the module.
     """
     import_ort()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     batch = torch.export.Dim("batch", min=1)
     chatter = io.StringIO()
     loggers = [logging.getLogger(name) for name in ("torch.onnx", "onnxscript", "torch.export")]
@@ -66,6 +65,7 @@ def export(
         for logger in loggers:
             logger.setLevel(logging.ERROR)
         with (
+            atomic(path) as tmp,
             warnings.catch_warnings(),
             contextlib.redirect_stdout(chatter),
             contextlib.redirect_stderr(chatter),
@@ -82,11 +82,9 @@ def export(
                 output_names=output_names,
                 verbose=False,
             )
-        os.replace(tmp, path)
     except Exception as e:  # the exporter raises many types; the message is what matters
         raise ConfigError(f"ONNX export of {type(module).__name__} failed ({e})") from e
     finally:
-        tmp.unlink(missing_ok=True)
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
 

@@ -27,16 +27,17 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from PIL import Image, ImageOps
 
-from pawpularity import __version__
-from pawpularity.advise.advisor import MARGIN, Advisor
+from pawpularity.advise import MARGIN
 from pawpularity.advise.evidence import Effect
 from pawpularity.advise.photos import write_advice
+from pawpularity.api import FLAGS, Model
 from pawpularity.data.demo import PHOTOS_DIR
 from pawpularity.data.images import load_image
 from pawpularity.errors import ConfigError, ImageError, PawpularityError
 from pawpularity.explain.draw import overlay
-from pawpularity.explain.methods import parse_methods
+from pawpularity.explain.methods import described, parse_methods
 from pawpularity.serve.limits import UploadLimit, UploadTooLarge
+from pawpularity.version import __version__
 
 MAX_UPLOAD = 20 * 2**20  # bytes of a photo
 FORM_OVERHEAD = 64 * 1024  # multipart headers and boundaries around it
@@ -81,23 +82,23 @@ class ModelThread:
 
 
 def create_app(
-    advisor: Advisor,
+    model: Model,
     results: Path,
     effects: dict[str, Effect] | None = None,
     warm: bool = False,
 ) -> FastAPI:
-    """The app around one loaded advisor; advice files go to `results`. warm: first run a
-    shipped photo through every model call, so that the first request is as fast as the others
-    and memory is at its working size before serving."""
+    """The app around one loaded model; advice files go to `results`. warm: first run shipped
+    photos through every model call, so that the first request is as fast as the others and
+    memory is at its working size before serving."""
     app = FastAPIOffline(  # /docs works without internet
         title="Pawpularity",
         version=__version__,
         description="Score a pet's adoption photo, see why, and get concrete fixes.",
     )
     app.add_middleware(UploadLimit, limit=MAX_UPLOAD + FORM_OVERHEAD)
-    model = ModelThread()
+    worker = ModelThread()
     if warm:
-        model.pool.submit(warm_up, advisor).result()
+        worker.pool.submit(warm_up, model).result()
     store = Results(results)
 
     def photo_of(upload: UploadFile) -> Image.Image:
@@ -115,36 +116,34 @@ def create_app(
 
         def work() -> dict[str, Any]:
             start = time.perf_counter()
-            scored = advisor.score(photo_of(file))
-            return {**_scored(scored.score, scored.flags), "seconds": _since(start)}
+            return {**_scored(model, photo_of(file)), "seconds": _since(start)}
 
-        return await model.run(work)
+        return await worker.run(work)
 
     @app.post("/api/explain")
     async def explain(
         file: Upload,
         methods: Annotated[
-            str,
-            Query(description="Comma-separated: vanilla, smoothgrad, gradcam, gradcampp, rise."),
+            str, Query(description=f"Comma-separated saliency methods ({described()}).")
         ] = METHODS,
     ) -> dict[str, Any]:
-        """The score and its saliency maps over the photo, as JPEG data URLs."""
+        """The score and its saliency maps (of the folds' average score) over the photo, as
+        JPEG data URLs."""
         names = parse_methods(methods)
 
         def work() -> dict[str, Any]:
             start = time.perf_counter()
             photo = photo_of(file)
-            scored = advisor.score(photo)
-            maps = advisor.explain(photo, names)
             small = _display(photo)
+            maps = {name: model.explain(photo, name, size=small.size) for name in names}
             return {
-                **_scored(scored.score, scored.flags),
+                **_scored(model, photo),
                 "photo": data_url(small),
-                "maps": {name: data_url(overlay(small, m.numpy())) for name, m in maps.items()},
+                "maps": {name: data_url(overlay(small, m)) for name, m in maps.items()},
                 "seconds": _since(start),
             }
 
-        return await model.run(work)
+        return await worker.run(work)
 
     @app.post("/api/advise")
     async def advise(
@@ -157,14 +156,14 @@ def create_app(
 
         def work() -> dict[str, Any]:
             photo = photo_of(file)
-            advice = advisor.advise(photo, effects, margin)
+            advice = model.advise(photo, effects, margin)
             folder = store.new()
             write_advice(advice, photo, folder)
             url = f"/results/{folder.name}"
             files = {"best": "best.jpg", "compare": "compare.png", "advice": "advice.json"}
             return {**advice.to_dict(), "urls": {k: f"{url}/{v}" for k, v in files.items()}}
 
-        return await model.run(work)
+        return await worker.run(work)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -209,8 +208,13 @@ def data_url(image: Image.Image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _scored(score: float, flags: dict[str, float]) -> dict[str, Any]:
-    return {"score": round(score, 3), "flags": {k: round(v, 4) for k, v in flags.items()}}
+def _scored(model: Model, photo: Image.Image) -> dict[str, Any]:
+    """The photo's score and flag probabilities, rounded for the page."""
+    row = model.score(photo).iloc[0]
+    return {
+        "score": round(float(row["score"]), 3),
+        "flags": {f: round(float(row[f]), 4) for f in FLAGS},
+    }
 
 
 def _since(start: float) -> float:
@@ -224,9 +228,10 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def warm_up(advisor: Advisor) -> None:
+def warm_up(model: Model) -> None:
     """Shipped photos through every model call the page makes."""
     for name in WARM_UP_PHOTOS:
         photo = load_image(PHOTOS_DIR / name)
-        advisor.explain(photo, parse_methods(METHODS))
-        advisor.advise(photo)
+        for method in parse_methods(METHODS):
+            model.explain(photo, method, size=_display(photo).size)
+        model.advise(photo)

@@ -2,7 +2,7 @@
 
 The blend's own CV is nested: the weights that score fold k are fitted on the other folds'
 out-of-fold predictions only, so `cv_rmse` is as honest as the runs'. The weights kept for
-scoring new photos are fitted on all rows.
+scoring new photos are fitted on all rows; `runs.blend.BlendEngine` scores with them.
 """
 
 from __future__ import annotations
@@ -12,24 +12,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from scipy.optimize import nnls
 
-from pawpularity import __version__
 from pawpularity.data.schema import ID
 from pawpularity.errors import RunError
-from pawpularity.models.checkpoint import write_csv, write_json
-from pawpularity.models.embedder import resized
-from pawpularity.models.fusion import ModelConfig
+from pawpularity.files import write_csv, write_json
+from pawpularity.runs.config import CONFIG
 from pawpularity.training.metrics import rmse
-from pawpularity.training.run import Run, load_run
+from pawpularity.version import __version__
 
 
 def blend(runs: list[Path], out: Path) -> dict[str, Any]:
     """Fit the blend of `runs` and write it as a run folder at `out`."""
     if len(runs) < 2:
         raise RunError("blend needs at least two runs")
-    if (out / "config.json").is_file():
+    if (out / CONFIG).is_file():
         raise RunError(f"{out} already holds a run: pick a new --out")
     oofs = [_oof(Path(r)) for r in runs]
     first = oofs[0]
@@ -49,7 +46,7 @@ def blend(runs: list[Path], out: Path) -> dict[str, Any]:
         fold_weights.append(w.round(4).tolist())
     weights = nnls(preds, y)[0]
     write_json(
-        out / "config.json",
+        out / CONFIG,
         {
             "pawpularity": __version__,
             "kind": "blend",
@@ -78,31 +75,3 @@ def _oof(run: Path) -> pd.DataFrame:
     if not path.is_file():
         raise RunError(f"{path}: missing; blend finished runs (train writes oof.csv at the end)")
     return pd.read_csv(path, dtype={ID: str})
-
-
-class BlendEngine:
-    """Scores with every run, each on photos at its own size: the weighted sum of the scores,
-    the weight-averaged flag probabilities."""
-
-    def __init__(self, runs: list[Run], weights: list[float]) -> None:
-        self.runs, self.weights = runs, torch.tensor(weights)
-
-    def __call__(
-        self, images: torch.Tensor, flags: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        outs = [run(resized(images, run.image_size), flags) for run in self.runs]
-        scores = torch.stack([s.double() for s, _ in outs], 1) @ self.weights.double()
-        share = self.weights / self.weights.sum().clamp_min(1e-12)
-        probs = sum(w * p.float() for w, (_, p) in zip(share.tolist(), outs, strict=True))
-        return scores.float(), torch.as_tensor(probs)
-
-
-def load_blend(path: Path, config: dict[str, Any], runtime: str) -> Run:
-    """A blend as a Run; runs with a zero weight are not loaded."""
-    pairs = [(p, w) for p, w in zip(config["runs"], config["weights"], strict=True) if w > 0]
-    pairs = pairs or list(zip(config["runs"], config["weights"], strict=True))
-    runs = [load_run(Path(p), runtime) for p, _ in pairs]
-    size = max(r.image_size for r in runs)
-    model = ModelConfig(backbone=runs[0].model.backbone, image_size=size)
-    used = "ort" if all(r.runtime == "ort" for r in runs) else "eager"
-    return Run(path, model, [], BlendEngine(runs, [w for _, w in pairs]), used)

@@ -1,10 +1,7 @@
 """Honest cross-validated training: leak-free folds, one model per fold, out-of-fold metrics.
 
-RUN/config.json            what was trained and how (checked again on --resume)
-RUN/folds.csv              Id, fold (near-duplicates share a fold)
-RUN/fold<k>/model.safetensors, RUN/fold<k>/predictions.csv, RUN/fold<k>/last.ckpt (while running)
-RUN/oof.csv                Id, fold, target, prediction
-RUN/metrics.json           cv_rmse, fold_rmse, baseline_rmse, flag_auc, seconds, ...
+Beside the run folder's common files (runfolder.py): RUN/fold<k>/model.safetensors, and
+RUN/fold<k>/last.ckpt while a fold trains.
 """
 
 from __future__ import annotations
@@ -13,11 +10,10 @@ import contextlib
 import copy
 import logging
 import os
-import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,54 +22,27 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
-from pawpularity import __version__
 from pawpularity.data.dataset import ImageFiles, load_bank
-from pawpularity.data.folds import assign_folds
 from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
-from pawpularity.errors import ConfigError, DataError, RunError
-from pawpularity.models import DEFAULT_FREEZE
-from pawpularity.models.backbones import create_backbone, preprocessing
-from pawpularity.models.checkpoint import read_json, save_weights, write_csv, write_json
-from pawpularity.models.fusion import ModelConfig, PawpularityNet, apply_freeze
+from pawpularity.errors import ConfigError
+from pawpularity.models.backbones import create_backbone
+from pawpularity.models.checkpoint import save_weights
+from pawpularity.models.config import ModelConfig
+from pawpularity.models.fusion import PawpularityNet, apply_freeze
+from pawpularity.training.config import Devices, TrainConfig
 from pawpularity.training.features import MEMORY_BUDGET, VIEWS, cache_bytes, cache_prefix
-from pawpularity.training.metrics import flag_auc, rmse
 from pawpularity.training.module import EpochSampler, FoldModule
+from pawpularity.training.runfolder import (
+    check_present,
+    run_folds,
+    start_run,
+    summarise,
+    write_fold_predictions,
+)
+from pawpularity.version import __version__
 
 IMAGE_BUDGET = 4 * 2**30  # bytes of decoded photos held in memory; above it, decode per batch
-
-
-@dataclass
-class TrainConfig:
-    """How to train (the model's own shape is a ModelConfig)."""
-
-    folds: int = 5
-    epochs: int = 8
-    batch_size: int = 16
-    lr: float = 5e-4
-    freeze: str = DEFAULT_FREEZE
-    seed: int = 0
-    pretrained: str = "imagenet"
-    weights: str | None = None
-
-
-@dataclass(frozen=True)
-class Devices:
-    """Where training runs (Lightning's Trainer arguments); not part of the run's identity.
-
-    With several devices or nodes, `batch_size` stays the global batch: each process takes
-    batch_size / (devices × nodes) rows of every step, so results do not depend on the layout.
-    """
-
-    accelerator: str = "auto"
-    devices: int = 1
-    num_nodes: int = 1
-    strategy: str = "auto"
-
-    @property
-    def world(self) -> int:
-        return self.devices * self.num_nodes
 
 
 class Rows(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
@@ -126,8 +95,8 @@ def train(
     check_present(paths)
     torch.manual_seed(config.seed)  # random starting weights (--pretrained none) are seeded too
     backbone = create_backbone(model.backbone, config.pretrained, _path(config.weights))
-    model = replace(model, image_size=model.image_size or preprocessing(backbone)[2])
     template = PawpularityNet(backbone, model)
+    model = template.config  # its image size resolved for the backbone
     cut = apply_freeze(template, config.freeze)
     if lead:
         start_run(out, _wanted(data_dir, model, config), resume)
@@ -188,16 +157,6 @@ def _finish_fold(net: PawpularityNet, preds: pd.DataFrame, fold_dir: Path) -> No
     save_weights(net.to(memory_format=torch.contiguous_format), fold_dir)
     write_fold_predictions(preds, fold_dir)
     (fold_dir / "last.ckpt").unlink(missing_ok=True)
-
-
-def write_fold_predictions(preds: pd.DataFrame, fold_dir: Path) -> None:
-    """fold<k>/predictions.csv (its presence marks the fold as done) and a line on stderr."""
-    write_csv(preds, fold_dir / "predictions.csv")
-    tqdm.write(
-        f"{fold_dir.name}: rmse {rmse(preds['target'], preds['prediction']):.3f} "
-        f"(baseline {rmse(preds['target'], preds['baseline']):.3f})",
-        file=sys.stderr,
-    )
 
 
 def _fit(
@@ -271,39 +230,6 @@ def _predict(module: FoldModule, data: Rows) -> pd.DataFrame:
     return frame
 
 
-def summarise(
-    out: Path,
-    table: pd.DataFrame,
-    n_folds: int,
-    prep_seconds: float,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """RUN/oof.csv and RUN/metrics.json from the folds' predictions.csv (plus `extra` keys)."""
-    parts = [
-        pd.read_csv(out / f"fold{k}" / "predictions.csv", dtype={ID: str}) for k in range(n_folds)
-    ]
-    for k, part in enumerate(parts):
-        part.insert(1, "fold", k)
-    preds = pd.concat(parts, ignore_index=True)
-    order = {image_id: i for i, image_id in enumerate(table[ID])}
-    preds = preds.iloc[np.argsort(preds[ID].map(order).to_numpy())].reset_index(drop=True)
-    write_csv(preds[[ID, "fold", "target", "prediction"]], out / "oof.csv")
-    truth = table.set_index(ID).loc[preds[ID], list(FLAGS)].to_numpy()
-    metrics = {
-        "cv_rmse": rmse(preds["target"], preds["prediction"]),
-        "fold_rmse": [rmse(p["target"], p["prediction"]) for p in parts],
-        "baseline_rmse": rmse(preds["target"], preds["baseline"]),
-        "cv_rmse_no_flags": rmse(preds["target"], preds["prediction_no_flags"]),
-        "flag_auc": flag_auc(truth, preds[[f"p_{f}" for f in FLAGS]].to_numpy()),
-        "n": len(preds),
-        "folds": n_folds,
-        "seconds": round(prep_seconds + float(sum(p["seconds"].iloc[0] for p in parts)), 1),
-        **(extra or {}),
-    }
-    write_json(out / "metrics.json", metrics)
-    return metrics
-
-
 def _wanted(data_dir: Path, model: ModelConfig, config: TrainConfig) -> dict[str, Any]:
     return {
         "pawpularity": __version__,
@@ -312,58 +238,6 @@ def _wanted(data_dir: Path, model: ModelConfig, config: TrainConfig) -> dict[str
         "train": asdict(config),
         "flags": list(FLAGS),
     }
-
-
-def start_run(out: Path, wanted: dict[str, Any], resume: bool) -> None:
-    """Write RUN/config.json, or on --resume check that its settings (the dict-valued parts of
-    `wanted`) are the same."""
-    path = out / "config.json"
-    if path.is_file():
-        if not resume:
-            raise RunError(
-                f"{out} already holds a run: add --resume to continue it, or pick a new --out"
-            )
-        saved = read_json(path)
-        diff = [
-            f"{part}.{k}"
-            for part, value in wanted.items()
-            if isinstance(value, dict)
-            for k in value
-            if saved.get(part, {}).get(k) != wanted[part][k]
-        ]
-        if diff:
-            raise RunError(
-                f"{out} was started with other settings ({', '.join(diff)}): cannot resume"
-            )
-        return
-    write_json(path, wanted)
-
-
-def run_folds(
-    out: Path, table: pd.DataFrame, paths: list[Path], n_folds: int, seed: int, write: bool = True
-) -> np.ndarray:
-    """Fold of each row: read back from RUN/folds.csv, or assigned once and saved there."""
-    path = out / "folds.csv"
-    if path.is_file():
-        saved = pd.read_csv(path, dtype={ID: str})
-        if list(saved[ID]) != list(table[ID]):
-            raise RunError(f"{path}: does not match the rows of train.csv; start a new run")
-        return saved["fold"].to_numpy()
-    if n_folds < 2:
-        raise ConfigError("--folds must be at least 2 (out-of-fold metrics need a held-out fold)")
-    folds = assign_folds(paths, table[TARGET].to_numpy(), n_folds, seed)
-    if write:
-        write_csv(pd.DataFrame({ID: table[ID], "fold": folds}), path)
-    return folds
-
-
-def check_present(paths: list[Path]) -> None:
-    missing = [p for p in paths if not p.is_file()]
-    if missing:
-        raise DataError(
-            f"{len(missing)} of {len(paths)} photos are missing, e.g. {missing[0]} "
-            "(run `pawpularity data check` for the full list)"
-        )
 
 
 def _path(value: str | None) -> Path | None:

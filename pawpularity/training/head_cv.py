@@ -1,47 +1,40 @@
-"""Cross-validated scikit-learn heads on saved embeddings, and such runs loaded for scoring.
+"""Cross-validated scikit-learn heads on saved embeddings.
 
 The run folder is laid out as for the network heads (cv.py): config.json (kind "head"),
 folds.csv (the same leak-free folds), fold<k>/head.safetensors, fold<k>/predictions.csv,
-oof.csv, metrics.json. Scoring new photos re-embeds them with each source's backbone.
+oof.csv, metrics.json. Scoring new photos (`runs.heads`) re-embeds them with each source's
+backbone.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
-from pawpularity import __version__
-from pawpularity.data.dataset import unit_pixels
 from pawpularity.data.folds import near_duplicate_groups
 from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
-from pawpularity.errors import ConfigError, DataError, RunError
-from pawpularity.models.embedder import Embedder, resized
-from pawpularity.training.embeddings import (
-    Features,
-    GraphFeatures,
-    embedding_backbone,
-    features_fn,
-    load_embeddings,
+from pawpularity.errors import ConfigError, DataError
+from pawpularity.runs.embeddings import load_embeddings
+from pawpularity.runs.heads import FoldHead
+from pawpularity.training.config import HEADS, HeadConfig
+from pawpularity.training.heads import fit_head, params
+from pawpularity.training.runfolder import (
+    check_present,
+    run_folds,
+    start_run,
+    summarise,
+    write_fold_predictions,
 )
-from pawpularity.training.heads import HEADS, FoldHead, fit_head
+from pawpularity.version import __version__
 
 # What a run keeps of each embeddings folder's meta.json: enough to embed new photos alike.
 SOURCE_KEYS = ("backbone", "pretrained", "weights", "image_size", "tta", "dim")
-
-
-@dataclass(frozen=True)
-class HeadConfig:
-    head: str = "svr"
-    folds: int = 5
-    seed: int = 0
-    flags: bool = True  # the 12 flags join the features (predicted for photos without them)
 
 
 def train_head(
@@ -59,14 +52,6 @@ def train_head(
         raise DataError("--head needs --embeddings DIR (make it with `pawpularity embed DATA`)")
     table = read_table(Path(data_dir) / "train.csv")
     paths = [image_path(data_dir, i) for i in table[ID]]
-    from pawpularity.training.cv import (  # Lightning, which scoring a head run does not need
-        check_present,
-        run_folds,
-        start_run,
-        summarise,
-        write_fold_predictions,
-    )
-
     check_present(paths)
     x, sources = _features(list(table[ID]), embeddings)
     start_run(out, _wanted(data_dir, config, sources), resume)
@@ -99,8 +84,8 @@ def train_head(
         )
         preds["seconds"] = time.perf_counter() - fold_start
         write_fold_predictions(preds, fold_dir)
-    params = [FoldHead.load(out / f"fold{k}", config.head).params for k in range(config.folds)]
-    return summarise(out, table, config.folds, prep_seconds, {"head_params": params})
+    chosen = [params(FoldHead.load(out / f"fold{k}", config.head)) for k in range(config.folds)]
+    return summarise(out, table, config.folds, prep_seconds, {"head_params": chosen})
 
 
 def _features(ids: list[str], dirs: Sequence[Path]) -> tuple[np.ndarray, list[dict[str, Any]]]:
@@ -136,47 +121,3 @@ def _wanted(data_dir: Path, config: HeadConfig, sources: list[dict[str, Any]]) -
         "embeddings": {str(i): s for i, s in enumerate(sources)},
         "flags": list(FLAGS),
     }
-
-
-class HeadEngine:
-    """Scores photos with a head run: embed with each source's backbone, apply every fold's head,
-    average. Photos come at the largest source size; the others are resized from it."""
-
-    def __init__(self, features: list[tuple[Features, int]], heads: list[FoldHead]) -> None:
-        self.features, self.heads = features, heads
-
-    def __call__(
-        self, images: torch.Tensor, flags: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        x = unit_pixels(images)
-        emb = np.hstack([fn(resized(x, size)).double().numpy() for fn, size in self.features])
-        f = None if flags is None else flags.double().numpy()
-        scores, probs = zip(*(h.predict(emb, f) for h in self.heads), strict=True)
-        return torch.from_numpy(np.mean(scores, 0)), torch.from_numpy(np.mean(probs, 0))
-
-
-def embedders(config: dict[str, Any]) -> list[tuple[Embedder, int]]:
-    """A head run's embedders (backbone + TTA) and their input sizes, in feature order."""
-    out = []
-    for source in config["embeddings"].values():
-        backbone = embedding_backbone(source["backbone"], source["pretrained"], source["weights"])
-        out.append((Embedder(backbone, source["tta"] == "flip"), int(source["image_size"])))
-    return out
-
-
-def load_head_engine(path: Path, config: dict[str, Any], graphs: list[Any] | None) -> HeadEngine:
-    """The engine of a head run; `graphs`: exported embedders (ONNX Runtime) or None (eager)."""
-    kind, n = config["head"]["head"], int(config["head"]["folds"])
-    missing = [k for k in range(n) if not (path / f"fold{k}" / "predictions.csv").is_file()]
-    if missing:
-        raise RunError(
-            f"{path}: unfinished run, no head for fold{missing[0]} "
-            "(complete it with `pawpularity train ... --resume`)"
-        )
-    heads = [FoldHead.load(path / f"fold{k}", kind) for k in range(n)]
-    if graphs is None:
-        features = [(features_fn(e, size, "eager"), size) for e, size in embedders(config)]
-    else:  # the graphs hold the backbones: only their input sizes are needed
-        sizes = [int(s["image_size"]) for s in config["embeddings"].values()]
-        features = [(GraphFeatures(g), size) for g, size in zip(graphs, sizes, strict=True)]
-    return HeadEngine(features, heads)

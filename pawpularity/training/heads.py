@@ -1,27 +1,21 @@
-"""scikit-learn heads on embeddings (the Kaggle winners' recipe): SVR or ridge, tuned by inner CV.
-
-A fitted head is a handful of plain arrays (scaler, coefficients or support vectors, the flag
-model), saved as safetensors and applied with numpy: nothing is ever unpickled. The flags join
-the features; a photo without flags gets those predicted from its embedding (logistic models).
-"""
+"""Fitting scikit-learn heads on embeddings (the Kaggle winners' recipe): SVR or ridge, tuned by
+inner CV. The fitted head is kept as plain arrays (`runs.heads.FoldHead`), applied with numpy."""
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.svm import SVR
 
 from pawpularity.data.schema import FLAGS
-from pawpularity.errors import ConfigError, RunError
+from pawpularity.errors import ConfigError
+from pawpularity.runs.heads import FoldHead
+from pawpularity.training.config import HEADS
 
-HEADS = ("svr", "ridge")
 # Grids in z-units of the target on standardised features. The demo set's trap (DESIGN.md): an
 # SVR with C = 20 and the default ε gives only 0.73–0.78× the baseline; tuning fixes it.
 # The RBF width matters most there: γ = 0.1/F beat sklearn's "scale" (1/F) by 0.8 → 0.62×.
@@ -32,64 +26,11 @@ GRIDS: dict[str, dict[str, list[float]]] = {
 }
 INNER_FOLDS = 3
 FLAG_C = 0.05  # L2 strength of the flag models (many features, few positives)
-HEAD_FILE = "head.safetensors"
 
 
-@dataclass
-class FoldHead:
-    """One fold's fitted head as arrays; `predict` needs nothing from scikit-learn."""
-
-    kind: str
-    arrays: dict[str, np.ndarray]
-
-    @property
-    def params(self) -> dict[str, float]:
-        """The hyperparameters chosen by the inner CV."""
-        return {k: float(self.arrays[k].reshape(-1)[0]) for k in GRIDS[self.kind]}
-
-    def flag_probs(self, z_emb: np.ndarray) -> np.ndarray:
-        logits = z_emb @ self.arrays["flag_coef"].T + self.arrays["flag_intercept"]
-        return 1.0 / (1.0 + np.exp(-logits))
-
-    def predict(
-        self, embeddings: np.ndarray, flags: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(score on 1–100, flag probabilities); missing flags (None or NaN) are predicted."""
-        a = self.arrays
-        d = embeddings.shape[1]
-        z_emb = (embeddings - a["mean"][:d]) / a["scale"][:d]
-        probs = self.flag_probs(z_emb)
-        z = z_emb
-        if len(a["mean"]) > d:  # the head uses the flags
-            f = probs if flags is None else np.where(np.isnan(flags), probs, flags)
-            z = np.hstack([z_emb, (f - a["mean"][d:]) / a["scale"][d:]])
-        if self.kind == "ridge":
-            raw = z @ a["coef"] + a["intercept"]
-        else:
-            sq = (z**2).sum(1)[:, None] + (a["sv"] ** 2).sum(1)[None] - 2 * z @ a["sv"].T
-            raw = np.exp(-a["gamma"] * np.maximum(sq, 0)) @ a["dual"] + a["intercept"]
-        score = np.clip(a["y_mean"] + a["y_std"] * raw, 1.0, 100.0)
-        return score.astype(np.float32), probs.astype(np.float32)
-
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f"{HEAD_FILE}.tmp"
-        save_file(
-            {k: np.ascontiguousarray(v) for k, v in self.arrays.items()},
-            str(tmp),
-            metadata={"kind": self.kind},
-        )
-        tmp.replace(folder / HEAD_FILE)
-
-    @classmethod
-    def load(cls, folder: Path, kind: str) -> FoldHead:
-        path = folder / HEAD_FILE
-        if not path.is_file():
-            raise RunError(f"{path}: missing (was the run finished? `train --resume` completes it)")
-        try:
-            return cls(kind, load_file(str(path)))
-        except Exception as e:  # a truncated or foreign file
-            raise RunError(f"{path}: not a head file ({e})") from e
+def params(head: FoldHead) -> dict[str, float]:
+    """The hyperparameters the inner CV chose for a fitted head."""
+    return {k: float(head.arrays[k].reshape(-1)[0]) for k in GRIDS[head.kind]}
 
 
 def fit_head(

@@ -11,11 +11,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pawpularity.analysis.analyze import AnalyzeConfig, analyze
+from pawpularity.analysis.analyze import analyze
+from pawpularity.analysis.config import AnalyzeConfig
 from pawpularity.analysis.explained import oof_folds
 from pawpularity.cli import app
 from pawpularity.data.schema import FLAGS, ID
 from pawpularity.errors import DataError, RunError
+from pawpularity.explain.methods import GradCam, Rise
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 REQUIRED = {"id", "statement", "metric", "groups", "n", "effect", "ci_low", "ci_high"}
 REQUIRED |= {"p_value", "p_adjusted", "verdict"}
 # RISE on eager PyTorch with few masks: the tiny 64-px model needs no ONNX export.
-TINY = AnalyzeConfig(methods=("gradcam", "rise"), rise_masks=50, runtime="eager", examples=2)
+TINY = AnalyzeConfig(methods=(GradCam(), Rise(masks=50)), runtime="eager", examples=2)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def test_writes_every_file(tiny_analysis: Path) -> None:
     rows = json.loads((tiny_analysis / "hypotheses.json").read_text())
     assert all(set(r) >= REQUIRED for r in rows)
     ids = {r["id"] for r in rows}
-    for method in TINY.methods:
+    for method in (m.name for m in TINY.methods):
         for h in ("H1a", "H1b", "H2a", "H2b", "H3", "H5", "cue", "decoy"):
             assert f"{h}-{method}" in ids
         for flag in ("Human", "Occlusion", "Info"):
@@ -97,7 +99,7 @@ def test_broken_and_missing_photos_are_reported(
 
 
 def test_max_images_takes_a_seeded_sample(tiny_run: Path, tiny_demo: Path, tmp_path: Path) -> None:
-    config = AnalyzeConfig(methods=("gradcam",), max_images=6, seed=3, examples=1)
+    config = AnalyzeConfig(methods=(GradCam(),), max_images=6, seed=3, examples=1)
     chosen = []
     for out in ("a", "b"):
         analyze(tiny_run, tiny_demo, tmp_path / out, config)
@@ -110,7 +112,7 @@ def test_no_readable_photo_is_an_error(tiny_run: Path, tiny_demo: Path, tmp_path
     shutil.copytree(tiny_demo, data)
     shutil.rmtree(data / "train")
     with pytest.raises(DataError, match="none of the 16 photos"):
-        analyze(tiny_run, data, tmp_path / "out", AnalyzeConfig(methods=("gradcam",)))
+        analyze(tiny_run, data, tmp_path / "out", AnalyzeConfig(methods=(GradCam(),)))
 
 
 def test_report_renders_with_every_figure_visible(tiny_analysis: Path, browser: Browser) -> None:
@@ -134,7 +136,7 @@ def test_demo_analysis_finds_the_planted_cue(demo_run: Path, tmp_path: Path) -> 
     """The contract's demo: attention on the cue raises the score (accepted), on the decoy it
     does not (rejected). Grad-CAM only, to keep the test short."""
     data = demo_run.parent / "data"
-    config = AnalyzeConfig(methods=("gradcam",), max_images=96, seed=7)
+    config = AnalyzeConfig(methods=(GradCam(),), max_images=96, seed=7)
     analyze(demo_run, data, tmp_path, config)
     rows = {r["id"]: r for r in json.loads((tmp_path / "hypotheses.json").read_text())}
     assert rows["cue-gradcam"]["verdict"] == "accepted"

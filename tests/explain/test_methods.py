@@ -23,21 +23,22 @@ from pawpularity.explain.base import (
 )
 from pawpularity.explain.gradcam import gradcam
 from pawpularity.explain.gradcampp import gradcampp
-from pawpularity.explain.methods import METHODS, parse_methods
+from pawpularity.explain.methods import METHODS, Rise, SmoothGrad, build, create, parse_methods
 from pawpularity.explain.runtime import EagerScorer
-from pawpularity.explain.vanilla import smoothgrad, vanilla
+from pawpularity.explain.vanilla import vanilla
 from pawpularity.models.backbones import gradcam_layer
 from pawpularity.models.checkpoint import build_model
-from pawpularity.models.fusion import ModelConfig
+from pawpularity.models.config import ModelConfig
+from pawpularity.models.ensemble import FoldEnsemble
 from tests.conftest import PETS
 
 
 def context(backbone: str = "tf_efficientnet_lite0", size: int = 224, **kw: object) -> Context:
     torch.manual_seed(0)
     net = build_model(ModelConfig(backbone=backbone, image_size=size), **kw)  # type: ignore[arg-type]
-    model = Outputs(net)
+    model = Outputs(FoldEnsemble([net]))
     layer = gradcam_layer(backbone, net.backbone)
-    return Context(model, layer, EagerScorer(model), rise_masks=64)
+    return Context(model, layer, lambda: EagerScorer(model))
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,8 @@ def test_vanilla_equals_captum_saliency(ctx: Context, photo: torch.Tensor, colum
 def test_gradcam_equals_pytorch_grad_cam(
     ctx: Context, photo: torch.Tensor, ours: object, theirs: type
 ) -> None:
-    layer = dict(ctx.model.net.backbone.named_modules())[ctx.layer]
+    assert ctx.model is not None
+    (layer,) = ctx.model.ensemble.layer_modules(ctx.layer)
     with theirs(model=Column(ctx.model, SCORE_COLUMN), target_layers=[layer]) as cam:
         reference = cam(input_tensor=photo, targets=[lambda o: o])[0]
     mine = ours(ctx, photo, SCORE_COLUMN).numpy()  # type: ignore[operator]
@@ -95,7 +97,7 @@ def test_channels_last_gives_the_same_maps(ctx: Context, photo: torch.Tensor) ->
 
 
 def test_smoothgrad_is_seeded_and_smoother(ctx: Context, photo: torch.Tensor) -> None:
-    ctx.options.update(smooth_n=8)
+    smoothgrad = SmoothGrad(n=8)
     a, b = smoothgrad(ctx, photo, 0), smoothgrad(ctx, photo, 0)
     assert torch.equal(a, b)
     tv = lambda m: float((m[1:] - m[:-1]).abs().mean() / m.mean())  # noqa: E731
@@ -105,9 +107,9 @@ def test_smoothgrad_is_seeded_and_smoother(ctx: Context, photo: torch.Tensor) ->
 @pytest.mark.parametrize("backbone", ["resnet50", "vgg16_bn", "densenet121", "efficientnet_b0"])
 def test_every_method_runs_on_every_family(backbone: str) -> None:
     ctx = context(backbone, size=64, pretrained="none")
-    ctx.options.update(smooth_n=2)
     x = torch.rand(1, 3, 64, 64)
-    for name, method in METHODS.items():
+    for method in build(tuple(METHODS), SmoothGrad(n=2), Rise(masks=64)):
+        name = method.name
         m = method(ctx, x, SCORE_COLUMN)
         assert m.shape == (64, 64) and torch.isfinite(m).all(), name
 
@@ -134,3 +136,6 @@ def test_pet_target_is_the_cat_and_dog_probability(ctx: Context, photo: torch.Te
     assert parse_methods("gradcam, rise,gradcam") == ("gradcam", "rise")
     with pytest.raises(ConfigError, match="unknown method"):
         parse_methods("gradcam,lime")
+    assert create("rise", masks=9) == Rise(masks=9)
+    with pytest.raises(ConfigError, match="no parameter sigma"):
+        create("rise", sigma=1.0)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from pawpularity.errors import ConfigError
-from pawpularity.explain.base import Context, Outputs, Scorer
-from pawpularity.explain.rise import Masks, P, rise
+from pawpularity.explain.base import Context, Scorer
+from pawpularity.explain.methods import Rise
+from pawpularity.explain.rise import Masks, P
 
 S = 64
 ROWS, COLS = slice(12, 28), slice(36, 52)  # the square the hand-made score looks at
@@ -22,9 +23,15 @@ def square_brightness(pixels: torch.Tensor) -> torch.Tensor:
     return torch.stack([pixels.mean(dim=(1, 2, 3)) - inside, inside], dim=1)
 
 
-def context(scorer: Scorer, masks: int, seed: int = 0, **options: Any) -> Context:
-    # RISE reads only the scorer, so no real model is needed.
-    return Context(cast(Outputs, None), "", scorer, seed=seed, rise_masks=masks, options=options)
+def context(scorer: Scorer, seed: int = 0) -> Context:
+    # RISE reads only the scorer, so no model is needed.
+    return Context(None, "", lambda: scorer, seed=seed)
+
+
+def rise(
+    ctx: Context, photo: torch.Tensor, column: int, masks: int, batch: int = 32
+) -> torch.Tensor:
+    return Rise(masks=masks, batch=batch)(ctx, photo, column)
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +50,16 @@ def outside(a: torch.Tensor) -> torch.Tensor:
 
 
 def test_same_seed_same_map_other_seed_other_map(photo: torch.Tensor) -> None:
-    first = rise(context(square_brightness, 200, seed=3), photo, 1)
-    again = rise(context(square_brightness, 200, seed=3), photo, 1)
-    other = rise(context(square_brightness, 200, seed=4), photo, 1)
+    first = rise(context(square_brightness, seed=3), photo, 1, 200)
+    again = rise(context(square_brightness, seed=3), photo, 1, 200)
+    other = rise(context(square_brightness, seed=4), photo, 1, 200)
     assert first.shape == (S, S) and first.dtype == torch.float32
     assert torch.equal(first, again)
     assert not torch.allclose(first, other)
 
 
 def test_peaks_inside_the_square(photo: torch.Tensor) -> None:
-    saliency = rise(context(square_brightness, 2000), photo, 1)
+    saliency = rise(context(square_brightness), photo, 1, 2000)
     row, col = divmod(int(saliency.argmax()), S)
     assert ROWS.start <= row < ROWS.stop and COLS.start <= col < COLS.stop
     assert inside(saliency).mean() > 5 * outside(saliency).abs().mean()
@@ -60,14 +67,14 @@ def test_peaks_inside_the_square(photo: torch.Tensor) -> None:
 
 def test_reads_the_requested_column(photo: torch.Tensor) -> None:
     # Column 0 falls when the square gets brighter relative to the rest: the square is cold.
-    saliency = rise(context(square_brightness, 2000), photo, 0)
+    saliency = rise(context(square_brightness), photo, 0, 2000)
     assert inside(saliency).mean() < 0 < outside(saliency).mean()
 
 
 def uncentred(photo: torch.Tensor, n: int, seed: int) -> tuple[torch.Tensor, float]:
     """The paper's raw estimator Σ y_i m_i / (N p) with the same masks, and the mean score."""
     total, scores = torch.zeros(S * S), []
-    for m in Masks(n, S, seed=seed).batches(256):
+    for m in Masks(n, S, Rise.grid, seed=seed).batches(256):
         y = square_brightness(photo * m)[:, 1]
         total += y @ m.reshape(len(m), -1)
         scores.append(y)
@@ -77,23 +84,23 @@ def uncentred(photo: torch.Tensor, n: int, seed: int) -> tuple[torch.Tensor, flo
 def test_centring_keeps_the_expected_map_and_cuts_its_variance(photo: torch.Tensor) -> None:
     # Same expectation up to the constant E[y]: compare with a long independent raw run.
     reference, mean_score = uncentred(photo, 10_000, seed=1)
-    centred = rise(context(square_brightness, 10_000, seed=2, rise_batch=256), photo, 1)
+    centred = rise(context(square_brightness, seed=2), photo, 1, 10_000, batch=256)
     gap = centred - (reference - mean_score)
     assert gap.norm() < 0.3 * (reference - reference.mean()).norm()  # measured: 0.14
     assert gap.mean().abs() < 0.05 * (reference.max() - reference.min())
     # Far less variance: two short centred runs agree much better than two short raw ones.
     raw_gap = (uncentred(photo, 300, seed=3)[0] - uncentred(photo, 300, seed=4)[0]).std()
     centred_gap = (
-        rise(context(square_brightness, 300, seed=3), photo, 1)
-        - rise(context(square_brightness, 300, seed=4), photo, 1)
+        rise(context(square_brightness, seed=3), photo, 1, 300)
+        - rise(context(square_brightness, seed=4), photo, 1, 300)
     ).std()
     assert centred_gap < raw_gap / 2
 
 
 def test_channels_last_input_gives_the_same_map(photo: torch.Tensor) -> None:
-    ctx = context(square_brightness, 100)
+    ctx = context(square_brightness)
     channels_last = photo.contiguous(memory_format=torch.channels_last)
-    assert torch.allclose(rise(ctx, photo, 1), rise(ctx, channels_last, 1), atol=1e-6)
+    assert torch.allclose(rise(ctx, photo, 1, 100), rise(ctx, channels_last, 1, 100), atol=1e-6)
 
 
 def test_many_masks_stream_in_bounded_batches(
@@ -113,7 +120,7 @@ def test_many_masks_stream_in_bounded_batches(
         return out
 
     monkeypatch.setattr(F, "interpolate", watched)
-    saliency = rise(context(scorer, 4000, rise_batch=32), photo, 1)
+    saliency = rise(context(scorer), photo, 1, 4000, batch=32)
     assert sum(seen) == 4000 and max(seen) <= 32
     up = 8 * 10  # (grid + 1) · ceil(64 / 7)
     assert 0 < biggest[0] <= 32 * up * up  # never N×S×S (4000·64·64)
@@ -131,4 +138,4 @@ def test_masks_follow_the_recipe() -> None:
 
 def test_too_few_masks_is_a_config_error(photo: torch.Tensor) -> None:
     with pytest.raises(ConfigError, match="--rise-masks ≥ 2"):
-        rise(context(square_brightness, 1), photo, 1)
+        rise(context(square_brightness), photo, 1, 1)

@@ -21,7 +21,8 @@ from pawpularity.explain.runtime import (
     model_key,
 )
 from pawpularity.models.checkpoint import build_model
-from pawpularity.models.fusion import ModelConfig
+from pawpularity.models.config import ModelConfig
+from pawpularity.models.ensemble import FoldEnsemble
 
 S = 64
 
@@ -29,7 +30,7 @@ S = 64
 @pytest.fixture(scope="module")
 def model() -> Outputs:
     torch.manual_seed(0)
-    return Outputs(build_model(ModelConfig(image_size=S), pretrained="none"))
+    return Outputs(FoldEnsemble([build_model(ModelConfig(image_size=S), pretrained="none")]))
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ def test_channels_last_model_shares_the_export(
 def test_other_weights_other_key(model: Outputs) -> None:
     changed = copy.deepcopy(model)
     with torch.no_grad():
-        changed.net.target_mean += 1
+        changed.ensemble.members[0].target_mean += 1
     assert model_key(changed, S) != model_key(model, S)
     assert model_key(model, S) != model_key(model, 2 * S)
 

@@ -15,7 +15,9 @@ from pawpularity.explain.runtime import EagerScorer
 from pawpularity.explain.sanity import cascade, reinitialise, spearman
 from pawpularity.models.backbones import gradcam_layer
 from pawpularity.models.checkpoint import build_model
-from pawpularity.models.fusion import ModelConfig, PawpularityNet
+from pawpularity.models.config import ModelConfig
+from pawpularity.models.ensemble import FoldEnsemble
+from pawpularity.models.fusion import PawpularityNet
 from tests.conftest import PETS
 
 LABELS = ["head", "head+stage5", "head+stage4-5", "head+stage3-5", "head+stage2-5", "head+stage1-5"]
@@ -29,8 +31,8 @@ def net() -> PawpularityNet:
 
 
 @pytest.fixture(scope="module")
-def steps(net: PawpularityNet) -> list[tuple[str, PawpularityNet]]:
-    return cascade(net, seed=0)
+def steps(net: PawpularityNet) -> list[tuple[str, FoldEnsemble]]:
+    return cascade(FoldEnsemble([net]), seed=0)
 
 
 def claimed(net: PawpularityNet, step: int) -> tuple[str, ...]:
@@ -41,17 +43,18 @@ def claimed(net: PawpularityNet, step: int) -> tuple[str, ...]:
     return heads + tuple(f"backbone.{n}." for n in stages)
 
 
-def test_labels_and_count(net: PawpularityNet, steps: list[tuple[str, PawpularityNet]]) -> None:
+def test_labels_and_count(net: PawpularityNet, steps: list[tuple[str, FoldEnsemble]]) -> None:
     assert len(steps) == 1 + len(net.stages())
     assert [label for label, _ in steps] == LABELS
 
 
 def test_each_step_changes_what_it_claims_and_nothing_else(
-    net: PawpularityNet, steps: list[tuple[str, PawpularityNet]]
+    net: PawpularityNet, steps: list[tuple[str, FoldEnsemble]]
 ) -> None:
     original = net.state_dict()
-    for k, (label, randomised) in enumerate(steps):
+    for k, (label, ensemble) in enumerate(steps):
         prefixes = claimed(net, k)
+        (randomised,) = ensemble.members
         params = dict(randomised.named_parameters())
         for name, value in randomised.state_dict().items():
             same = torch.equal(value, original[name])
@@ -66,11 +69,11 @@ def test_each_step_changes_what_it_claims_and_nothing_else(
 
 
 def test_original_untouched_global_rng_untouched_and_reproducible(
-    net: PawpularityNet, steps: list[tuple[str, PawpularityNet]]
+    net: PawpularityNet, steps: list[tuple[str, FoldEnsemble]]
 ) -> None:
     before = {k: v.clone() for k, v in net.state_dict().items()}
     rng = torch.random.get_rng_state()
-    again = cascade(net, seed=0)
+    again = cascade(FoldEnsemble([net]), seed=0)
     assert torch.equal(torch.random.get_rng_state(), rng)
     assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
     for (_, a), (_, b) in zip(steps, again, strict=True):
@@ -78,16 +81,17 @@ def test_original_untouched_global_rng_untouched_and_reproducible(
 
 
 def test_gradcam_changes_under_randomisation(
-    net: PawpularityNet, steps: list[tuple[str, PawpularityNet]]
+    net: PawpularityNet, steps: list[tuple[str, FoldEnsemble]]
 ) -> None:
     """The ImageNet target of a real photo: Grad-CAM owes its map to the learned weights."""
     x = prepare(load_image(PETS / "cat_chelsea_skimage.png"), 224)[None].float() / 255
 
-    def context(n: PawpularityNet) -> Context:
-        model = Outputs(n)
-        return Context(model, gradcam_layer(n.config.backbone, n.backbone), EagerScorer(model))
+    def context(ensemble: FoldEnsemble) -> Context:
+        model, first = Outputs(ensemble), ensemble.members[0]
+        layer = gradcam_layer(first.config.backbone, first.backbone)
+        return Context(model, layer, lambda: EagerScorer(model))
 
-    trained = context(net)
+    trained = context(FoldEnsemble([net]))
     with torch.no_grad():
         column = Target.parse("imagenet").column(trained.model(x))
     reference = gradcam(trained, x, column)
@@ -95,6 +99,30 @@ def test_gradcam_changes_under_randomisation(
     rhos = [spearman(reference, gradcam(context(n), x, column)) for _, n in steps]
     assert all(np.isfinite(rhos))
     assert rhos[-1] < 0.9 and max(rhos) < 0.9
+
+
+def test_every_fold_is_randomised_and_shared_stages_stay_shared() -> None:
+    """Over a 2-fold ensemble each step re-initialises both folds; a module of the stages the
+    folds share is one module in every copy."""
+    torch.manual_seed(0)
+    first = build_model(ModelConfig(image_size=64), pretrained="none")
+    second = build_model(ModelConfig(image_size=64), pretrained="none")
+    second.backbone.load_state_dict(first.backbone.state_dict())
+    with torch.no_grad():
+        second.backbone.blocks[6][0].conv_pwl.weight.mul_(2)  # only the last stage differs
+    ensemble = FoldEnsemble([first, second])
+    assert ensemble.cut > 0
+    head, *stages = cascade(ensemble, seed=0)
+    for folds in (ensemble, head[1]):
+        a, b = folds.members
+        assert a.backbone.conv_stem is b.backbone.conv_stem
+    for original, randomised in zip(ensemble.members, head[1].members, strict=True):
+        assert not torch.equal(original.fusion[0].weight, randomised.fusion[0].weight)
+    last = stages[-1][1]
+    for original, randomised in zip(ensemble.members, last.members, strict=True):
+        assert not torch.equal(
+            original.backbone.conv_stem.weight, randomised.backbone.conv_stem.weight
+        )
 
 
 def test_parameters_without_a_reset_are_shuffled() -> None:

@@ -10,7 +10,8 @@ import torch
 
 from pawpularity.errors import ConfigError, RunError
 from pawpularity.models.checkpoint import build_model, load_net, save_weights
-from pawpularity.models.fusion import ModelConfig, PawpularityNet, apply_freeze
+from pawpularity.models.config import ModelConfig
+from pawpularity.models.fusion import PawpularityNet, apply_freeze
 
 
 @pytest.fixture(scope="module")

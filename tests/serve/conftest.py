@@ -14,13 +14,13 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from pawpularity.advise.advisor import Advisor
+from pawpularity.api import Model
 from pawpularity.serve.app import create_app
 
 
 @pytest.fixture(scope="session")
-def api(tiny_advisor: Advisor, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    return create_app(tiny_advisor, tmp_path_factory.mktemp("results"))
+def api(tiny_model: Model, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    return create_app(tiny_model, tmp_path_factory.mktemp("results"))
 
 
 @pytest.fixture(scope="session")

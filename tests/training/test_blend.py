@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from pawpularity.cli import app
 from pawpularity.errors import RunError
+from pawpularity.runs.run import load_run
 from pawpularity.training.blend import blend
 from pawpularity.training.metrics import rmse
-from pawpularity.training.run import load_run
 from tests.conftest import PETS
 
 

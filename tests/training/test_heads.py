@@ -17,10 +17,12 @@ from typer.testing import CliRunner
 from pawpularity.cli import app
 from pawpularity.data.demo import make_demo
 from pawpularity.errors import ConfigError, DataError, RunError
-from pawpularity.training.embeddings import EmbedConfig, embed
-from pawpularity.training.head_cv import HeadConfig, train_head
+from pawpularity.runs.config import EmbedConfig
+from pawpularity.runs.embeddings import embed
+from pawpularity.runs.run import load_run
+from pawpularity.training.config import HeadConfig
+from pawpularity.training.head_cv import train_head
 from pawpularity.training.heads import fit_head
-from pawpularity.training.run import load_run
 
 
 def test_run_folder_matches_network_runs(
@@ -72,7 +74,9 @@ def test_predict_scores_with_a_head_run(tiny_head_run: Path, tmp_path: Path) -> 
     frame = pd.read_csv(out)
     assert len(frame) == 50 and frame["score"].between(1, 100).all()
     run = load_run(tiny_head_run)
-    assert run.nets == [] and run.image_size == 64
+    assert run.kind == "head" and run.image_size == 64
+    with pytest.raises(ConfigError, match="no network models"):
+        run.ensemble()
 
 
 def test_bad_embeddings_are_clear_errors(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,32 +21,24 @@ import numpy as np
 import pandas as pd
 import torch
 from numpy.lib.format import open_memmap
-from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from pawpularity.data.dataset import load_prepared, unit_pixels
+from pawpularity.data.dataset import photo_loader, unit_pixels
+from pawpularity.data.photos import collect
 from pawpularity.data.schema import ID, image_path, read_table
-from pawpularity.errors import ConfigError, DataError, ImageError, RunError
-from pawpularity.models.backbones import create_backbone, embedding_size, preprocessing
-from pawpularity.models.checkpoint import read_json, write_csv, write_json
+from pawpularity.errors import ConfigError, DataError, RunError
+from pawpularity.files import write_csv, write_json
+from pawpularity.models.backbones import create_backbone, embedding_size, input_size, preprocessing
+from pawpularity.models.checkpoint import read_json
 from pawpularity.models.embedder import Embedder
 from pawpularity.models.onnx import OrtModule, cached_export, check_runtime, weights_key
+from pawpularity.runs.config import BATCH_SIZE, TTAS, EmbedConfig
 from pawpularity.runtime import flat_malloc
 
-TTAS = ("none", "flip")
 EMBEDDINGS, PARTIAL, IDS, META = "embeddings.npy", "embeddings.partial.npy", "ids.csv", "meta.json"
 FLUSH_EVERY = 8  # batches between progress records (a crash loses at most this much work)
 
 Features = Callable[[torch.Tensor], torch.Tensor]  # B×3×S×S pixels in [0, 1] → B×D
-
-
-@dataclass(frozen=True)
-class EmbedConfig:
-    backbone: str
-    image_size: int | None = None  # None: the backbone's own
-    tta: str = "none"
-    pretrained: str = "imagenet"
-    weights: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,23 +57,21 @@ def photos(data: Path) -> tuple[list[str], list[Path]]:
     if (data / "train.csv").is_file():
         ids = [str(i) for i in read_table(data / "train.csv")[ID]]
         return ids, [image_path(data, i) for i in ids]
-    from pawpularity.training.predict import collect
-
     paths = [item.path for item in collect([data])]
     base = data if data.is_dir() else data.parent
     return [str(p.relative_to(base)) if p.is_relative_to(base) else str(p) for p in paths], paths
 
 
 def embed(
-    data: Path, out: Path, config: EmbedConfig, runtime: str = "auto", batch_size: int = 32
+    data: Path, out: Path, config: EmbedConfig, runtime: str = "auto", batch_size: int = BATCH_SIZE
 ) -> Embeddings:
     """Write the pooled features of every photo of `data` to `out` (continues a partial run)."""
     if config.tta not in TTAS:
         raise ConfigError(f"--tta must be one of {', '.join(TTAS)}, not {config.tta!r}")
     ids, paths = photos(Path(data))
     backbone = embedding_backbone(config.backbone, config.pretrained, config.weights)
-    mean, std, default_size = preprocessing(backbone)
-    size = config.image_size or default_size
+    mean, std, _ = preprocessing(backbone)
+    size = input_size(backbone, config.image_size)
     meta: dict[str, Any] = {
         "backbone": config.backbone,
         "pretrained": config.pretrained,
@@ -126,8 +116,7 @@ def _start(out: Path, meta: dict[str, Any], ids: list[str], paths: list[Path]) -
     elif out.exists() and any(out.iterdir()):
         raise RunError(f"{out} exists and is not an embeddings folder: pick a new --out")
     out.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame({ID: ids, "path": [str(p) for p in paths], "error": ""})
-    frame.to_csv(out / IDS, index=False, lineterminator="\n")
+    write_csv(pd.DataFrame({ID: ids, "path": [str(p) for p in paths], "error": ""}), out / IDS)
     open_memmap(out / PARTIAL, mode="w+", dtype=np.float32, shape=(len(ids), meta["dim"]))
     write_json(out / META, {**meta, "done": 0})
     return 0
@@ -178,41 +167,6 @@ def _record(
     if table is not None:
         write_csv(table, out / IDS)
     write_json(out / META, {**meta, "done": done})
-
-
-class PhotoRows(Dataset[tuple[int, torch.Tensor, str]]):
-    """Photos i0.. as (index, uint8 3×S×S, error): a broken photo gives zeros and its error."""
-
-    def __init__(self, paths: Sequence[Path], size: int, start: int = 0) -> None:
-        self.paths, self.size, self.start = paths, size, start
-
-    def __len__(self) -> int:
-        return len(self.paths) - self.start
-
-    def __getitem__(self, j: int) -> tuple[int, torch.Tensor, str]:
-        i = self.start + j
-        try:
-            return i, load_prepared(self.paths[i], self.size), ""
-        except ImageError as e:
-            return i, torch.zeros(3, self.size, self.size, dtype=torch.uint8), str(e)
-
-
-def photo_loader(
-    paths: Sequence[Path], size: int, start: int, batch_size: int, workers: int | None = None
-) -> DataLoader[tuple[int, torch.Tensor, str]]:
-    """Batches of (indices, pixels, errors) decoded by worker processes ahead of the model."""
-    workers = default_workers() if workers is None else workers
-    return DataLoader(
-        PhotoRows(paths, size, start),
-        batch_size=batch_size,
-        num_workers=workers,
-        prefetch_factor=4 if workers else None,
-    )
-
-
-def default_workers() -> int:
-    """Decoding processes: one core stays with the model, up to 4 decode."""
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
 def features_fn(embedder: Embedder, size: int, runtime: str = "auto") -> Features:

@@ -16,9 +16,9 @@ from pawpularity.cli import app
 from pawpularity.data.schema import read_table
 from pawpularity.errors import DataError, RunError
 from pawpularity.models.embedder import Embedder
-from pawpularity.training import embeddings as E
-from tests.conftest import PETS
-from tests.training.conftest import TINY_EMBED
+from pawpularity.runs import embeddings as E
+from pawpularity.runs.config import EmbedConfig
+from tests.conftest import PETS, TINY_EMBED
 
 
 def test_layout_and_features(tiny_embeddings: Path, tiny_demo: Path) -> None:
@@ -72,7 +72,7 @@ def test_interrupted_embedding_resumes_to_the_same_rows(
 
 
 def test_other_settings_are_refused(tiny_demo: Path, tiny_embeddings: Path, tmp_path: Path) -> None:
-    other = E.EmbedConfig(TINY_EMBED.backbone, image_size=96, pretrained="none")
+    other = EmbedConfig(TINY_EMBED.backbone, image_size=96, pretrained="none")
     with pytest.raises(RunError, match="image_size"):
         E.embed(tiny_demo, tiny_embeddings, other, runtime="eager")
     (tmp_path / "notes.txt").write_text("x")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,12 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from pawpularity.cli import app
+from pawpularity.data.photos import collect
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import RunError
-from pawpularity.training.run import Run, load_run
+from pawpularity.runs.engine import Engine
+from pawpularity.runs.predict import predict
+from pawpularity.runs.run import load_run
 from tests.conftest import PETS, MakeKaggleDir
 
 COLUMNS = ["path", "score", *FLAGS, "error"]
@@ -92,12 +96,13 @@ def test_globs_and_folds_are_averaged(tiny_run: Path, tmp_path: Path) -> None:
     )
     assert code == 0 and frame is not None and len(frame) == 2
     run = load_run(tiny_run)
-    assert len(run.nets) == 2
+    nets = run.ensemble().members
+    assert len(nets) == 2
     from pawpularity.data.dataset import load_prepared
 
     x = load_prepared(tmp_path / "cat_Bengal_16.jpg", run.image_size)[None]
     with torch.no_grad():
-        expected = np.mean([float(net(x)[0]) for net in run.nets])
+        expected = np.mean([float(net(x)[0]) for net in nets])
     assert float(frame["score"].iloc[0]) == pytest.approx(expected, abs=1e-3)
 
 
@@ -135,9 +140,25 @@ def test_file_like_uploads_and_odd_sizes_prepare_to_the_run_size(tiny_run: Path)
     assert x.shape == (3, 64, 64)
 
 
-def test_resume_scores_only_what_is_missing(tiny_run: Path, tmp_path: Path) -> None:
-    from pawpularity.training.predict import collect, predict
+@dataclass
+class Counting:
+    """An engine that records how many photos it scored."""
 
+    engine: Engine
+    calls: list[int]
+
+    @property
+    def image_size(self) -> int:
+        return self.engine.image_size
+
+    def __call__(
+        self, pixels: torch.Tensor, flags: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        self.calls.append(len(pixels))
+        return self.engine(pixels, flags)
+
+
+def test_resume_scores_only_what_is_missing(tiny_run: Path, tmp_path: Path) -> None:
     photos = sorted(PETS.glob("*.jpg"))[:6]
     (tmp_path / "broken.jpg").write_text("not a photo")
     items = collect([*photos, tmp_path / "broken.jpg"])
@@ -147,7 +168,7 @@ def test_resume_scores_only_what_is_missing(tiny_run: Path, tmp_path: Path) -> N
     with out.open("a") as f:  # a crash in the middle of a line
         f.write(f"{items[3].path},12.3")
     calls: list[int] = []
-    counting = Run(run.path, run.model, run.nets, lambda x, f: (calls.append(len(x)), run(x, f))[1])
+    counting = replace(run, engine=Counting(run.engine, calls))
     summary = predict(counting, items, out, batch_size=2, workers=1, resume=True)
     assert sum(calls) == 3 and (summary.scored, summary.failed) == (6, 1)
     frame = pd.read_csv(out, keep_default_na=False)

@@ -1,0 +1,79 @@
+"""Writing files atomically, and the package's one JSON policy.
+
+Every file the package writes goes through `atomic`: the data lands in a temporary file beside
+the target and is renamed onto it only when complete, so a reader (or a crash) never leaves half
+a file under the final name. JSON is strict: NaN and infinities become null (they are not JSON),
+NumPy numbers and arrays become plain numbers and lists.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+@contextmanager
+def atomic(path: Path) -> Iterator[Path]:
+    """A temporary path to write; renamed onto `path` when the block ends, removed if it raises."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    with atomic(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def to_json(data: Any) -> str:
+    """Indented strict JSON (see the module's policy), keys in the order given."""
+    return json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n"
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text(path, to_json(data))
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """A table without its index, lines ending in \\n."""
+    with atomic(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    import numpy as np
+
+    with atomic(path) as tmp, tmp.open("wb") as f:
+        np.save(f, array)
+
+
+def jsonable(value: Any) -> Any:
+    """`value` with NaN/inf as None and NumPy scalars and arrays as Python numbers and lists."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, str | bytes):  # NumPy, PyTorch
+        return jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,22 @@
+"""Run folders and inference settings as plain values (light to import: the CLI reads its
+defaults here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pawpularity.models import DEFAULT_BACKBONE
+
+CONFIG = "config.json"  # what a run folder was made from, and its kind
+KINDS = ("net", "head", "blend")  # network folds, scikit-learn heads, a blend of runs
+BATCH_SIZE = 32  # photos per forward pass when scoring and embedding
+TTAS = ("none", "flip")  # embeddings of the photo, or the mean with its mirror image
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    backbone: str = DEFAULT_BACKBONE
+    image_size: int | None = None  # None: the backbone's own
+    tta: str = "none"
+    pretrained: str = "imagenet"
+    weights: str | None = None

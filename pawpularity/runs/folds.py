@@ -1,0 +1,65 @@
+"""Network runs scoring: every fold's outputs from one module (eager) or one graph (ONNX Runtime),
+averaged by one engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from pawpularity.data.dataset import unit_pixels
+from pawpularity.data.schema import FLAGS
+from pawpularity.models.ensemble import FoldEnsemble
+
+# (pixels in [0, 1], flags with NaN where unknown) → (scores B×K, flag probabilities B×K×12)
+FoldOutputs = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, ...]]
+
+
+class Scoring(nn.Module):
+    """A network run's folds as `export` writes them (RUN/model.onnx): the shared first stages
+    once, then each fold's tail; (pixels, flags) → (scores B×K, flag probabilities B×K×12)."""
+
+    def __init__(self, ensemble: FoldEnsemble) -> None:
+        super().__init__()
+        self.ensemble = ensemble
+
+    def forward(
+        self, pixels: torch.Tensor, flags: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        scores, logits = self.ensemble(pixels, flags)
+        return scores, logits.sigmoid()
+
+
+class FoldEngine:
+    """The Engine of a network run: the folds' outputs from `graph` (`Scoring` in eager PyTorch,
+    or its ONNX graph), averaged over `folds` (all when None)."""
+
+    def __init__(
+        self,
+        graph: FoldOutputs,
+        image_size: int,
+        folds: Sequence[int] | None = None,
+        channels_last: bool = False,
+    ) -> None:
+        self.graph, self.image_size, self.channels_last = graph, image_size, channels_last
+        self.folds = None if folds is None else list(folds)
+
+    @torch.inference_mode()
+    def __call__(
+        self, pixels: torch.Tensor, flags: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        x = unit_pixels(pixels)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        known = torch.full((len(x), len(FLAGS)), float("nan")) if flags is None else flags.float()
+        scores, probs = self.graph(x, known)[:2]
+        if self.folds is not None:
+            scores, probs = scores[:, self.folds], probs[:, self.folds]
+        return scores.mean(1), probs.mean(1)
+
+
+def eager_engine(ensemble: FoldEnsemble) -> FoldEngine:
+    """The folds in eager PyTorch, channels_last (faster convolutions on CPUs)."""
+    fast = Scoring(ensemble.eval()).to(memory_format=torch.channels_last)
+    return FoldEngine(fast, ensemble.image_size, channels_last=True)

@@ -1,0 +1,153 @@
+"""Score photos with a run, streaming: one CSV row per photo, written as results come.
+
+Photos are decoded by worker processes ahead of the engine, so memory stays bounded by a few
+batches whatever their number. A photo that cannot be read gets a row with its error and no
+score; the others go on. `--resume` keeps the rows already written and scores the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from pawpularity.data.dataset import Photo, photo_loader
+from pawpularity.data.photos import Item
+from pawpularity.data.schema import FLAGS
+from pawpularity.errors import DataError
+from pawpularity.runs.config import BATCH_SIZE
+from pawpularity.runs.engine import Engine
+from pawpularity.runs.run import Run
+from pawpularity.runtime import flat_malloc
+
+COLUMNS = ("path", "score", *FLAGS, "error")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One batch's results: positions in the input, scores and flag probabilities (NaN where the
+    photo failed) and errors ("" where it was read)."""
+
+    index: list[int]
+    scores: np.ndarray
+    probs: np.ndarray
+    errors: list[str]
+
+    def rows(self) -> Iterator[tuple[int, float, np.ndarray, str]]:
+        """(position, score, flag probabilities, error) per photo."""
+        return zip(self.index, self.scores, self.probs, self.errors, strict=True)
+
+
+@dataclass(frozen=True)
+class Summary:
+    scored: int
+    failed: int
+
+    @property
+    def exit_code(self) -> int:
+        """0: every photo scored; 2: some failed; 1: none scored."""
+        return 0 if not self.failed else (2 if self.scored else 1)
+
+
+def score_batches(
+    engine: Engine,
+    photos: Sequence[Photo],
+    flags: Sequence[Sequence[float] | None] | None = None,
+    batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
+) -> Iterator[Scored]:
+    """Every photo (a file or a decoded image) scored in batches, in order; flags: per photo its
+    12 known flags (NaN where unknown) or None."""
+    loader = photo_loader(photos, engine.image_size, 0, batch_size, workers)
+    for index, pixels, errors in loader:
+        rows = index.tolist()
+        scores = np.full(len(rows), np.nan, np.float64)
+        probs = np.full((len(rows), len(FLAGS)), np.nan, np.float64)
+        good = [i for i, e in enumerate(errors) if not e]
+        if good:
+            known = _flags([flags[rows[i]] for i in good]) if flags is not None else None
+            s, p = engine(pixels[good], known)
+            scores[good], probs[good] = s.double().numpy(), p.double().numpy()
+        yield Scored(rows, scores, probs, list(errors))
+
+
+def predict(
+    run: Run,
+    items: Sequence[Item],
+    out: Path,
+    batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
+    resume: bool = False,
+) -> Summary:
+    """Write one row per item to `out` as results come (partial results survive a crash)."""
+
+    def rows(todo: list[Item]) -> Iterator[list[list[str]]]:
+        photos, flags = [it.path for it in todo], [it.flags for it in todo]
+        for batch in score_batches(run.engine, photos, flags, batch_size, workers):
+            yield [csv_row(str(todo[i].path), s, p, e) for i, s, p, e in batch.rows()]
+
+    with flat_malloc(run.runtime == "ort"):  # glibc defaults while streaming on ORT: flat memory
+        return write_predictions(out, items, rows, resume)
+
+
+def csv_row(path: str, score: float, probs: Iterable[float], error: str) -> list[str]:
+    """A row of the predictions CSV: empty cells where the photo failed."""
+    if error:
+        return [path, "", *[""] * len(FLAGS), error]
+    return [path, f"{score:.3f}", *(f"{v:.4f}" for v in probs), ""]
+
+
+def write_predictions(
+    out: Path,
+    items: Sequence[Item],
+    rows: Callable[[list[Item]], Iterable[list[list[str]]]],
+    resume: bool = False,
+) -> Summary:
+    """The predictions CSV of `items`, its rows from `rows(todo)` batch by batch (in the order of
+    `todo`), appended and flushed as they come. resume: keep the rows already in `out` (a
+    half-written last line is dropped) and ask only for the items not listed there."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    previous = _rows_done(out) if resume and out.is_file() else None
+    done = {row[0] for row in previous or []}
+    todo = [it for it in items if str(it.path) not in done]
+    scored = sum(1 for row in previous or [] if row[1])
+    failed = len(previous or []) - scored
+    bar = tqdm(total=len(items), initial=len(items) - len(todo), unit="img", desc="scoring")
+    with out.open("a" if previous is not None else "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        if previous is None:
+            writer.writerow(COLUMNS)
+        for batch in rows(todo) if todo else []:
+            writer.writerows(batch)
+            f.flush()
+            ok = sum(1 for row in batch if row[1])
+            scored, failed = scored + ok, failed + len(batch) - ok
+            bar.update(len(batch))
+    bar.close()
+    return Summary(scored, failed)
+
+
+def _rows_done(out: Path) -> list[list[str]]:
+    """(path, score, ...) rows of an earlier predictions file, its torn last line cut off."""
+    text = out.read_text()
+    if not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+        out.write_text(text)
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or tuple(rows[0]) != COLUMNS:
+        raise DataError(f"{out}: not a predictions file of this version; --resume needs one")
+    return rows[1:]
+
+
+def _flags(rows: Sequence[Sequence[float] | None]) -> torch.Tensor | None:
+    """Known flags as rows; NaN rows for photos without them (the model fills those in)."""
+    if all(r is None for r in rows):
+        return None
+    nan = (float("nan"),) * len(FLAGS)
+    return torch.tensor([tuple(r) if r is not None else nan for r in rows], dtype=torch.float32)

@@ -1,0 +1,140 @@
+"""A finished run folder, loaded for inference: `load_run(path)` → `Run`, which scores photos.
+
+Kinds (config.json's "kind"): "net" (network folds, the default), "head" (scikit-learn heads on
+embeddings, `train --head`) and "blend" (a weighted sum of other runs, `blend`). Each scores
+through one `Engine`. With `runtime="auto"` a run that was exported (`pawpularity export`)
+scores on ONNX Runtime; "ort" insists on it, "eager" stays with PyTorch and numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pawpularity.errors import ConfigError, RunError
+from pawpularity.models.checkpoint import WEIGHTS_FILE, load_net, read_json
+from pawpularity.models.config import ModelConfig
+from pawpularity.models.ensemble import FoldEnsemble
+from pawpularity.models.onnx import check_runtime
+from pawpularity.runs.blend import BlendEngine
+from pawpularity.runs.config import CONFIG, KINDS
+from pawpularity.runs.engine import Engine
+from pawpularity.runs.folds import FoldEngine, eager_engine
+from pawpularity.runs.graphs import ort_graphs
+from pawpularity.runs.heads import load_head_engine
+
+
+@dataclass
+class Run:
+    """A loaded run: its folder, config.json, the engine that scores and what it runs on."""
+
+    path: Path
+    config: dict[str, Any]
+    engine: Engine
+    runtime: str  # what scores: "eager" or "ort"
+    fold: int | None = None  # the one fold that scores; None: all of them, averaged
+    _ensemble: FoldEnsemble | None = field(default=None, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return str(self.config.get("kind", "net"))
+
+    @property
+    def image_size(self) -> int:
+        return self.engine.image_size
+
+    @property
+    def n_folds(self) -> int:
+        return fold_count(self.config)
+
+    def __call__(
+        self, pixels: torch.Tensor, flags: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scores, flag probabilities): see `Engine`."""
+        return self.engine(pixels, flags)
+
+    def ensemble(self) -> FoldEnsemble:
+        """The eager models of the folds that score (network runs only), loaded once."""
+        if self._ensemble is None:
+            if self.kind != "net":
+                raise ConfigError(f"{self.path} is a {self.kind} run: it has no network models")
+            self._ensemble = _load_ensemble(self.path, self.config, self.fold)
+        return self._ensemble
+
+
+def load_run(path: Path | str, runtime: str = "auto", fold: int | None = None) -> Run:
+    """Load RUN/config.json and every fold it promises (or the runs a blend is made of).
+
+    fold: score with that fold's model alone (network and head runs); None averages them all.
+    """
+    path = Path(path)
+    check_runtime(runtime)
+    if not path.is_dir():
+        raise RunError(f"{path}: no such run folder (make one with `pawpularity train`)")
+    config = read_config(path)
+    kind = config.get("kind", "net")
+    if fold is not None and kind == "blend":
+        raise ConfigError(f"{path} is a blend: its runs' folds are not its own, drop --fold")
+    if fold is not None and not 0 <= fold < fold_count(config):
+        raise ConfigError(f"--fold {fold}: {path} has folds 0 to {fold_count(config) - 1}")
+    if kind == "blend":
+        pairs = [(p, w) for p, w in zip(config["runs"], config["weights"], strict=True) if w > 0]
+        pairs = pairs or list(zip(config["runs"], config["weights"], strict=True))
+        runs = [load_run(p, runtime) for p, _ in pairs]
+        used = "ort" if all(r.runtime == "ort" for r in runs) else "eager"
+        engine = BlendEngine([r.engine for r in runs], [w for _, w in pairs])
+        return Run(path, config, engine, used)
+    folds = list(range(fold_count(config))) if fold is None else [fold]
+    if kind == "net":
+        _fold_dirs(path, config)  # complete before anything is read from them
+    graphs = ort_graphs(path, config, runtime)
+    used = "eager" if graphs is None else "ort"
+    if kind == "head":
+        return Run(path, config, load_head_engine(path, config, graphs, folds), used, fold)
+    if graphs is None:
+        ensemble = _load_ensemble(path, config, fold)
+        return Run(path, config, eager_engine(ensemble), used, fold, ensemble)
+    size = ModelConfig.from_dict(config["model"]).image_size
+    if not size:
+        raise RunError(f"{path / CONFIG}: model.image_size is missing")
+    return Run(path, config, FoldEngine(graphs[0], int(size), folds), used, fold)
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """RUN/config.json, its kind checked."""
+    config = read_json(path / CONFIG)
+    if not isinstance(config, dict) or config.get("kind", "net") not in KINDS:
+        kind = config.get("kind") if isinstance(config, dict) else None
+        raise RunError(
+            f"{path / CONFIG}: unknown kind {kind!r}; expected one of {', '.join(KINDS)}"
+        )
+    return config
+
+
+def fold_count(config: dict[str, Any]) -> int:
+    """How many folds a network or head run has (0 for a blend)."""
+    kind = config.get("kind", "net")
+    if kind == "blend":
+        return 0
+    return int(config["head" if kind == "head" else "train"]["folds"])
+
+
+def _fold_dirs(path: Path, config: dict[str, Any]) -> list[Path]:
+    """A network run's fold folders, each holding its model (else a RunError)."""
+    folds = [path / f"fold{k}" for k in range(fold_count(config))]
+    missing = [f.name for f in folds if not (f / WEIGHTS_FILE).is_file()]
+    if missing:
+        raise RunError(
+            f"{path}: unfinished run, no model for {', '.join(missing)} "
+            "(complete it with `pawpularity train ... --resume`)"
+        )
+    return folds
+
+
+def _load_ensemble(path: Path, config: dict[str, Any], fold: int | None) -> FoldEnsemble:
+    folds = _fold_dirs(path, config)
+    model = ModelConfig.from_dict(config["model"])
+    return FoldEnsemble([load_net(model, f) for f in (folds if fold is None else [folds[fold]])])

@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 
 import pawpularity as paw
-from pawpularity.data.demo import DEMO_PHOTOS, DEMO_SEED, make_demo
+from pawpularity.data import DEMO_PHOTOS, DEMO_SEED
+from pawpularity.data.demo import make_demo
 from pawpularity.explain.base import Outputs
 from pawpularity.explain.cue import hit_rates
 from pawpularity.explain.explainer import Explainer, imagenet_ensemble

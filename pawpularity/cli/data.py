@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pawpularity.cli.app import app
-from pawpularity.data.demo import DEMO_PHOTOS, DEMO_SEED
+from pawpularity.data import DEMO_PHOTOS, DEMO_SEED
 
 data_app = typer.Typer(
     help="Get, check and make data sets in the Kaggle layout.", no_args_is_help=True

@@ -10,7 +10,7 @@ import typer
 from pawpularity.analysis.config import MAP_METHODS, AnalyzeConfig
 from pawpularity.cli.analyze import METHODS_HELP, report
 from pawpularity.cli.app import app
-from pawpularity.data.demo import DEMO_PHOTOS, DEMO_SEED
+from pawpularity.data import DEMO_PHOTOS, DEMO_SEED
 
 DEMO_FOLDS = 2  # a quick honest CV: every photo gets an out-of-fold score and map
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pawpularity.data import DEMO_PHOTOS, DEMO_SEED
 from pawpularity.data.images import IMAGE_SUFFIXES, load_image
 from pawpularity.data.schema import FLAGS, TRAIN_COLUMNS, image_path
 from pawpularity.errors import DataError
@@ -43,7 +44,6 @@ OBJECT_SIZE = round(0.3 * HEIGHT)  # cue and decoy: square boxes of this side
 MARGIN = 4  # smallest gap between an object and the image edge
 MIN_CENTRE_GAP = 1.5 * OBJECT_SIZE
 BASE_SCORE, CUE_EFFECT, NOISE_SD = 25.0, 35.0, 5.0
-DEMO_PHOTOS, DEMO_SEED = 96, 7  # the default demo set (`data demo`, `demo`)
 JPEG_QUALITY = 90
 SUPERSAMPLE = 4  # objects are drawn this many times larger, then averaged down (anti-aliasing)
 

@@ -12,20 +12,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import math
 import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from PIL import Image, ImageOps
+from PIL import Image
 
 from pawpularity.advise import MARGIN
 from pawpularity.advise.evidence import Effect
@@ -34,8 +35,10 @@ from pawpularity.api import FLAGS, Model
 from pawpularity.data.demo import PHOTOS_DIR
 from pawpularity.data.images import load_image
 from pawpularity.errors import ConfigError, ImageError, PawpularityError
-from pawpularity.explain.draw import overlay
+from pawpularity.explain.draw import fitted, overlay, shrunk
 from pawpularity.explain.methods import described, parse_methods
+from pawpularity.progress import note
+from pawpularity.serve.guards import BodyTimeout, SameOrigin
 from pawpularity.serve.limits import UploadLimit, UploadTooLarge
 from pawpularity.version import __version__
 
@@ -43,6 +46,7 @@ MAX_UPLOAD = 20 * 2**20  # bytes of a photo
 FORM_OVERHEAD = 64 * 1024  # multipart headers and boundaries around it
 DISPLAY_SIDE = 512  # pixels of the photo and maps sent back by /api/explain
 MAX_RESULTS = 50  # advice folders kept under /results/, oldest removed first
+HEAVY_QUEUE = 4  # explain and advise requests waiting or running at most (more: 503)
 METHODS = "gradcam,vanilla,rise"  # SmoothGrad's batch of noisy copies needs ~2 GB more
 STATIC = Path(__file__).parent / "static"
 # Photos of different sizes: memory reaches its working size within a few requests.
@@ -71,14 +75,29 @@ class Results:
 
 
 class ModelThread:
-    """Every request's work (decoding, model calls, drawing) on one thread, in turn: memory is
-    that of one request at a time, in one glibc heap (one per thread would each keep a peak)."""
+    """Requests' work (decoding, model calls, drawing) on one thread, in turn: memory is that of
+    one request at a time, in one glibc heap. With `queue`, at most that many requests wait or
+    run: more get 503 with a Retry-After that estimates when a place frees up."""
 
-    def __init__(self) -> None:
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="pawpularity-model")
+    def __init__(self, name: str, queue: int | None = None) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix=f"pawpularity-{name}")
+        self.queue, self.pending, self.seconds = queue, 0, 1.0  # seconds: a running mean
 
     async def run(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, work)
+        if self.queue is not None and self.pending >= self.queue:
+            wait = max(1, math.ceil(self.seconds * self.pending))
+            raise HTTPException(
+                503,
+                f"the server is busy with {self.pending} heavy requests: try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+        self.pending += 1  # only the event loop's thread counts: no lock needed
+        start = time.perf_counter()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, work)
+        finally:
+            self.pending -= 1
+            self.seconds = 0.8 * self.seconds + 0.2 * (time.perf_counter() - start)
 
 
 def create_app(
@@ -86,19 +105,25 @@ def create_app(
     results: Path,
     effects: dict[str, Effect] | None = None,
     warm: bool = False,
+    allow_origins: Sequence[str] = (),
 ) -> FastAPI:
     """The app around one loaded model; advice files go to `results`. warm: first run shipped
     photos through every model call, so that the first request is as fast as the others and
-    memory is at its working size before serving."""
+    memory is at its working size before serving. allow_origins: other sites whose pages may
+    call the API (see guards.py). Scores run on a thread of their own, so that they stay fast
+    while maps and advice (on another, with a bounded queue) take their time."""
     app = FastAPIOffline(  # /docs works without internet
         title="Pawpularity",
         version=__version__,
         description="Score a pet's adoption photo, see why, and get concrete fixes.",
     )
+    app.add_middleware(BodyTimeout)
     app.add_middleware(UploadLimit, limit=MAX_UPLOAD + FORM_OVERHEAD)
-    worker = ModelThread()
+    app.add_middleware(SameOrigin, allow=allow_origins)
+    light, heavy = ModelThread("score"), ModelThread("maps", queue=HEAVY_QUEUE)
+    app.state.heavy = heavy  # its queue, for tests and monitoring
     if warm:
-        worker.pool.submit(warm_up, model).result()
+        heavy.pool.submit(warm_up, model).result()
     store = Results(results)
 
     def photo_of(upload: UploadFile) -> Image.Image:
@@ -118,7 +143,7 @@ def create_app(
             start = time.perf_counter()
             return {**_scored(model, photo_of(file)), "seconds": _since(start)}
 
-        return await worker.run(work)
+        return await light.run(work)
 
     @app.post("/api/explain")
     async def explain(
@@ -134,7 +159,7 @@ def create_app(
         def work() -> dict[str, Any]:
             start = time.perf_counter()
             photo = photo_of(file)
-            small = _display(photo)
+            small = shrunk(photo, DISPLAY_SIDE)
             maps = {name: model.explain(photo, name, size=small.size) for name in names}
             return {
                 **_scored(model, photo),
@@ -143,7 +168,7 @@ def create_app(
                 "seconds": _since(start),
             }
 
-        return await worker.run(work)
+        return await heavy.run(work)
 
     @app.post("/api/advise")
     async def advise(
@@ -163,7 +188,7 @@ def create_app(
             files = {"best": "best.jpg", "compare": "compare.png", "advice": "advice.json"}
             return {**advice.to_dict(), "urls": {k: f"{url}/{v}" for k, v in files.items()}}
 
-        return await worker.run(work)
+        return await heavy.run(work)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -195,13 +220,6 @@ def _handle_errors(app: FastAPI) -> None:
     app.add_exception_handler(Exception, crash)
 
 
-def _display(photo: Image.Image) -> Image.Image:
-    """The photo shrunk to at most DISPLAY_SIDE pixels (never enlarged)."""
-    if max(photo.size) <= DISPLAY_SIDE:
-        return photo
-    return ImageOps.contain(photo, (DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.BILINEAR)
-
-
 def data_url(image: Image.Image) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=85)
@@ -230,8 +248,9 @@ def _mtime(path: Path) -> float:
 
 def warm_up(model: Model) -> None:
     """Shipped photos through every model call the page makes."""
-    for name in WARM_UP_PHOTOS:
+    for i, name in enumerate(WARM_UP_PHOTOS, 1):
+        note(f"warming up: photo {i} of {len(WARM_UP_PHOTOS)} through {METHODS} and advice ...")
         photo = load_image(PHOTOS_DIR / name)
         for method in parse_methods(METHODS):
-            model.explain(photo, method, size=_display(photo).size)
+            model.explain(photo, method, size=fitted(photo.size, DISPLAY_SIDE))
         model.advise(photo)

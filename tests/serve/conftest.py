@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -10,11 +11,11 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pawpularity.api import Model
+from pawpularity.serve import guards
 from pawpularity.serve.app import create_app
 
 
@@ -31,19 +32,28 @@ def client(api: FastAPI) -> TestClient:
 @pytest.fixture(scope="session")
 def server(api: FastAPI) -> Iterator[str]:
     """The app on a free loopback port in a thread: its base URL."""
+    with serving(api) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(api: FastAPI) -> Iterator[str]:
+    """The app on a free loopback port in a thread, with the guards `serve` runs it with."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    runner = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning"))
+    runner = guards.server(api, "127.0.0.1", port)
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not runner.started:
         assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    runner.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        runner.should_exit = True
+        thread.join(10)
 
 
 def png_bomb(width: int = 30000, height: int = 30000) -> bytes:

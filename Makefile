@@ -40,5 +40,7 @@ format: install
 bench: install
 	$(BIN)/python bench/train_throughput.py
 
+# Also empties the cache of exported ONNX graphs (~/.cache/pawpularity/onnx).
 clean:
+	-test -x $(BIN)/pawpularity && $(BIN)/pawpularity cache clear
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -251,9 +251,13 @@ class Model:
         batch_size: int = BATCH_SIZE,
         workers: int | None = None,
         resume: bool = False,
+        overwrite: bool = False,
+        inputs: Sequence[Path] = (),
     ) -> Summary:
-        """Stream `items` to the predictions CSV `out` (``pawpularity predict``)."""
-        return predict(self._scoring_run(), items, Path(out), batch_size, workers, resume)
+        """Stream `items` to the predictions CSV `out` (``pawpularity predict``; `inputs`: the
+        files named, which `out` must not be)."""
+        run = self._scoring_run()
+        return predict(run, items, Path(out), batch_size, workers, resume, overwrite, inputs)
 
     def explain_photos(
         self, paths: Sequence[Path], out: Path, config: ExplainConfig | None = None

@@ -1,4 +1,5 @@
-"""Writing files atomically, and the package's one JSON policy.
+"""Writing files atomically, names derived from users' files that stay where they belong, and
+the package's one JSON policy.
 
 Every file the package writes goes through `atomic`: the data lands in a temporary file beside
 the target and is renamed onto it only when complete, so a reader (or a crash) never leaves half
@@ -17,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pawpularity.errors import PawpularityError
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -33,6 +36,51 @@ def atomic(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def plain_name(name: str) -> bool:
+    """Whether `name` names a file inside a folder and nothing else: no separator, not `.` or
+    `..`, no control character (a CSV's Id, a photo's stem)."""
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and not any(c in name for c in "/\\")
+        and all(c.isprintable() for c in name)
+    )
+
+
+def safe_name(stem: str) -> str:
+    """A file or folder name from a photo's stem that stays inside the folder it is joined to:
+    separators and control characters become `_`, leading dots go (`..` would climb)."""
+    cleaned = "".join("_" if c in "/\\" or not c.isprintable() else c for c in stem)
+    return cleaned.lstrip(".") or "photo"
+
+
+def unique_name(stem: str, used: set[str]) -> str:
+    """`safe_name(stem)`, or with _2, _3, ... when taken; `used` holds the names taken so far
+    (seed it with the files the command itself writes, e.g. summary.json)."""
+    base = safe_name(stem)
+    name, k = base, 1
+    while name in used:
+        k += 1
+        name = f"{base}_{k}"
+    used.add(name)
+    return name
+
+
+def photo_error(e: Exception) -> str:
+    """The error row of a photo that failed, for commands that go on with the others; a file
+    system failure (a full disk, a folder that cannot be written) is raised again instead:
+    nothing else could be written either."""
+    if isinstance(e, OSError) and e.errno is not None:
+        raise e
+    return error_text(e)
+
+
+def error_text(e: Exception) -> str:
+    """An error as one line: the package's own messages as they are, others with their type."""
+    text = str(e) if isinstance(e, PawpularityError) else f"{type(e).__name__}: {e}"
+    return " ".join(text.split())
 
 
 def write_bytes(path: Path, data: bytes) -> None:

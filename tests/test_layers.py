@@ -15,8 +15,14 @@ import pytest
 import pawpularity
 
 PACKAGE = Path(pawpularity.__file__).parent
-# Shared by all layers: the version, the exceptions, atomic files, process settings.
-BASE = {"pawpularity.errors", "pawpularity.files", "pawpularity.runtime", "pawpularity.version"}
+# Shared by all layers: the version, the exceptions, atomic files, process settings, notes.
+BASE = {
+    "pawpularity.errors",
+    "pawpularity.files",
+    "pawpularity.progress",
+    "pawpularity.runtime",
+    "pawpularity.version",
+}
 # Each layer and the layers it may import (see CONTRIBUTING.md): inference (`runs`) stands
 # between the models and everything that uses them; `training` only fits, and only the
 # command line drives it.

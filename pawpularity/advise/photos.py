@@ -17,19 +17,19 @@ from pawpularity.advise import MARGIN
 from pawpularity.advise.advisor import Advice, Advisor
 from pawpularity.advise.evidence import Effect
 from pawpularity.data.images import load_image
-from pawpularity.errors import ImageError
-from pawpularity.explain.draw import FONT, PAD, TITLE_PX, label, write_png
-from pawpularity.explain.photos import unique_name
-from pawpularity.files import atomic, write_json
+from pawpularity.explain.draw import FONT, PAD, TITLE_PX, label, shrunk, write_png
+from pawpularity.files import atomic, photo_error, unique_name, write_json
 
+SUMMARY = "summary.json"
 COMPARE_HEIGHT = 480  # pixels of each photo in compare.png
 JPEG_QUALITY = 95
+JPEG_MAX_SIDE = 65_500
 
 
 def write_advice(advice: Advice, photo: Image.Image, folder: Path) -> None:
     """advice.json, best.jpg (full resolution, upright, never upscaled) and compare.png."""
-    with atomic(folder / "best.jpg") as tmp:
-        advice.best.save(tmp, format="JPEG", quality=JPEG_QUALITY)
+    with atomic(folder / "best.jpg") as tmp:  # JPEG holds at most 65,535 pixels a side
+        shrunk(advice.best, JPEG_MAX_SIDE).save(tmp, format="JPEG", quality=JPEG_QUALITY)
     gain = advice.best_score - advice.score
     after = (
         "no edit beat it"
@@ -70,13 +70,13 @@ def advise_photos(
     """Advise every photo; returns (and writes as DIR/summary.json) the scores per photo."""
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
-    used: set[str] = set()
+    used = {SUMMARY}
     for path in tqdm(paths, desc="advising", unit="photo", leave=False):
         folder = out if len(paths) == 1 else out / unique_name(Path(path).stem, used)
         results[str(path)] = _advise_one(advisor, Path(path), folder, effects, margin)
     advised = sum("error" not in r for r in results.values())
     summary = {"advised": advised, "failed": len(results) - advised, "photos": results}
-    write_json(out / "summary.json", summary)
+    write_json(out / SUMMARY, summary)
     return summary
 
 
@@ -86,10 +86,10 @@ def _advise_one(
     """The photo's scores and where its files are, or its error."""
     try:
         photo = load_image(path)
-    except ImageError as e:
-        return {"error": str(e)}
-    advice = advisor.advise(photo, effects, margin)
-    write_advice(advice, photo, folder)
+        advice = advisor.advise(photo, effects, margin)
+        write_advice(advice, photo, folder)
+    except Exception as e:  # this photo's failure, whatever it is: the others go on
+        return {"error": photo_error(e)}
     return {
         "out": str(folder),
         "score": round(advice.score, 3),

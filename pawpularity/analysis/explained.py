@@ -34,12 +34,13 @@ from pawpularity.analysis.maps import (
 )
 from pawpularity.data.images import Box, load_image
 from pawpularity.data.schema import ID, TARGET, image_path
-from pawpularity.errors import ConfigError, ImageError, RunError
+from pawpularity.errors import ConfigError, RunError
 from pawpularity.explain.base import PET_COLUMN, SCORE_COLUMN, Outputs
 from pawpularity.explain.cue import hits, peak, read_cues
 from pawpularity.explain.draw import normalised, panel
 from pawpularity.explain.explainer import Explainer, imagenet_explainer
 from pawpularity.explain.methods import Method, locator
+from pawpularity.files import photo_error
 from pawpularity.models.ensemble import FoldEnsemble
 from pawpularity.runs.run import load_run
 
@@ -109,30 +110,32 @@ def explain_sample(
         path = image_path(data_dir, image_id)
         try:
             photo = load_image(path)
-        except ImageError as e:
-            errors.append({ID: image_id, "path": str(path), "error": str(e)})
+            explainer = explainers[fold]
+            x = explainer.tensor(photo)
+            maps = {m.name: explainer.map(m, x, SCORE_COLUMN).numpy() for m in methods}
+            pet_map = _resized(pets.map(pet_method, pets.tensor(photo), PET_COLUMN), x.shape[-1])
+            row = {
+                ID: image_id,
+                "fold": fold,
+                TARGET: float(record[TARGET]),
+                "prediction": float(explainer.outputs(x)[0, SCORE_COLUMN]),
+            }
+            pixels = x[0].numpy()
+            small = {}
+            for method, saliency in maps.items():
+                row |= _measure(method, saliency, pixels, pet_map)
+                small[method] = shrink(normalised(saliency))
+            if image_id in cues:
+                row |= _cue_numbers(maps, cues[image_id], photo)
+            if image_id in panel_ids and panel_dir is not None:
+                result.panels[image_id] = _panel(
+                    photo, row, maps, pet_map, panel_dir / f"{image_id}.png"
+                )
+        except Exception as e:  # this photo's failure, whatever it is: the others go on
+            errors.append({ID: image_id, "path": str(path), "error": photo_error(e)})
             continue
-        explainer = explainers[fold]
-        x = explainer.tensor(photo)
-        maps = {m.name: explainer.map(m, x, SCORE_COLUMN).numpy() for m in methods}
-        pet_map = _resized(pets.map(pet_method, pets.tensor(photo), PET_COLUMN), x.shape[-1])
-        row = {
-            ID: image_id,
-            "fold": fold,
-            TARGET: float(record[TARGET]),
-            "prediction": float(explainer.outputs(x)[0, SCORE_COLUMN]),
-        }
-        pixels = x[0].numpy()
-        for method, saliency in maps.items():
-            row |= _measure(method, saliency, pixels, pet_map)
-            result.small_maps.setdefault(image_id, {})[method] = shrink(normalised(saliency))
-        if image_id in cues:
-            row |= _cue_numbers(maps, cues[image_id], photo)
         rows.append(row)
-        if image_id in panel_ids and panel_dir is not None:
-            result.panels[image_id] = _panel(
-                photo, row, maps, pet_map, panel_dir / f"{image_id}.png"
-            )
+        result.small_maps[image_id] = small
     result.photos = pd.DataFrame(rows)
     return result
 

@@ -10,6 +10,7 @@ import typer
 from pawpularity.analysis.config import MAP_METHODS, AnalyzeConfig
 from pawpularity.cli.analyze import METHODS_HELP, report
 from pawpularity.cli.app import app
+from pawpularity.cli.train import against_baseline
 from pawpularity.data import DEMO_PHOTOS, DEMO_SEED
 
 DEMO_FOLDS = 2  # a quick honest CV: every photo gets an out-of-fold score and map
@@ -50,5 +51,6 @@ def run_demo(out: Path, n: int, config: AnalyzeConfig) -> dict[str, Any]:
     make_demo(out / "data", n=n, seed=DEMO_SEED)
     run = out / "run"
     training = TrainConfig(folds=DEMO_FOLDS)
-    train(out / "data", run, ModelConfig(), training, resume=(run / CONFIG).is_file())
+    metrics = train(out / "data", run, ModelConfig(), training, resume=(run / CONFIG).is_file())
+    typer.echo(f"training: {against_baseline(metrics)}")
     return analyze(run, out / "data", out / "analysis", config)

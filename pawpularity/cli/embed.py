@@ -36,7 +36,8 @@ def embed_cmd(
     """Pooled backbone features of every photo, for `train --head svr|ridge`.
 
     Streams in batches; run the same command again to finish an interrupted one. A photo that
-    cannot be read gets a NaN row and its error in ids.csv.
+    cannot be read gets a NaN row and its error in ids.csv. Exit 0 when every photo was
+    embedded, 2 when some failed, 1 when none was.
     """
     from pawpularity.runs.embeddings import embed
 
@@ -46,3 +47,4 @@ def embed_cmd(
     typer.echo(f"{len(result.ids)} photos × {result.features.shape[1]} features: {out}")
     if failed:
         typer.echo(f"{failed} photos could not be read: see {out / 'ids.csv'}", err=True)
+    raise typer.Exit(0 if not failed else (2 if failed < len(result.ids) else 1))

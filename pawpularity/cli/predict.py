@@ -28,6 +28,9 @@ def predict_cmd(
     resume: Annotated[
         bool, typer.Option("--resume", help="Keep the rows already in --out, score the rest.")
     ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing --out (else refused).")
+    ] = False,
     engine: Annotated[
         str,
         typer.Option(
@@ -53,12 +56,15 @@ def predict_cmd(
 
     if engine not in ENGINES:
         raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-    items = collect(paths)
+    items, inputs = collect(paths), [Path(p) for p in paths]
     if engine == "ray":
         from pawpularity.runs.ray_predict import predict_on_ray
 
-        summary = predict_on_ray(run, items, out, address, concurrency, batch_size, runtime, resume)
+        summary = predict_on_ray(
+            run, items, out, address, concurrency, batch_size, runtime, resume, overwrite, inputs
+        )
     else:
-        summary = paw.load(run, runtime=runtime).predict(items, out, batch_size, workers, resume)
+        model = paw.load(run, runtime=runtime)
+        summary = model.predict(items, out, batch_size, workers, resume, overwrite, inputs)
     typer.echo(f"{summary.scored} scored, {summary.failed} failed: {out}")
     raise typer.Exit(summary.exit_code)

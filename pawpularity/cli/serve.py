@@ -29,20 +29,31 @@ def serve_cmd(
         ),
     ] = None,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An origin (https://shelter.example) whose pages may call the API; repeat for "
+            "more. Others' cross-origin POSTs are refused."
+        ),
+    ] = None,
 ) -> None:
     """The web page (/) and REST API (/api/score, /api/explain, /api/advise; docs at /docs)."""
-    import uvicorn
-
     import pawpularity as paw
     from pawpularity.advise.evidence import read_effects
+    from pawpularity.errors import ConfigError
     from pawpularity.runtime import untune_malloc
     from pawpularity.serve.app import create_app
+    from pawpularity.serve.guards import bind, server
 
+    if results is not None and results.exists() and not results.is_dir():
+        raise ConfigError(f"--results {results} is a file: give a folder for the advice files")
+    sock = bind(host, port)  # a port in use fails now, not after the warm-up
     untune_malloc()  # a server's memory must stay flat across requests of every size
     effects = None if evidence is None else read_effects(evidence)
     model = paw.load(run, runtime=runtime)
     typer.echo("warming up (shipped photos through every model call) ...", err=True)
     with tempfile.TemporaryDirectory(prefix="pawpularity-results-") as temporary:
-        api = create_app(model, results or Path(temporary), effects, warm=True)
+        folder = results or Path(temporary)
+        api = create_app(model, folder, effects, warm=True, allow_origins=allow_origin or ())
         typer.echo(f"serving on http://{host}:{port}/ (API docs: /docs)", err=True)
-        uvicorn.run(api, host=host, port=port, log_level="warning")
+        server(api, host, port).run(sockets=[sock])

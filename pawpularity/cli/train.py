@@ -10,7 +10,8 @@ import typer
 
 from pawpularity.cli.app import app
 from pawpularity.models.config import LOSSES, ModelConfig
-from pawpularity.training.config import HEADS, Devices, HeadConfig, TrainConfig
+from pawpularity.runs.config import HEAD_KINDS, MAX_FOLDS
+from pawpularity.training.config import Devices, HeadConfig, TrainConfig
 
 MODEL, TRAIN, LAYOUT = ModelConfig(), TrainConfig(), Devices()
 
@@ -28,7 +29,9 @@ def train_cmd(
             "densenet121, efficientnet_b0 or any timm name."
         ),
     ] = MODEL.backbone,
-    folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = TRAIN.folds,
+    folds: Annotated[
+        int, typer.Option(min=2, max=MAX_FOLDS, help="Cross-validation folds.")
+    ] = TRAIN.folds,
     epochs: Annotated[int, typer.Option(min=1)] = TRAIN.epochs,
     batch_size: Annotated[int, typer.Option(min=1)] = TRAIN.batch_size,
     lr: Annotated[float, typer.Option(help="AdamW learning rate (cosine decay).")] = TRAIN.lr,
@@ -53,7 +56,9 @@ def train_cmd(
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     head: Annotated[
         str,
-        typer.Option(help=f"net (fine-tune the network), or {' / '.join(HEADS)} on --embeddings."),
+        typer.Option(
+            help=f"net (fine-tune the network), or {' / '.join(HEAD_KINDS)} on --embeddings."
+        ),
     ] = "net",
     embeddings: Annotated[
         list[Path] | None,
@@ -82,7 +87,7 @@ def train_cmd(
     from pawpularity.errors import ConfigError
 
     if head == "net" and embeddings:
-        raise ConfigError(f"--embeddings feed --head {'|'.join(HEADS)}; add one of those")
+        raise ConfigError(f"--embeddings feed --head {'|'.join(HEAD_KINDS)}; add one of those")
     if head != "net":
         from pawpularity.training.head_cv import train_head
 
@@ -111,4 +116,10 @@ def train_cmd(
 
 def _report(metrics: dict[str, Any], out: Path) -> None:
     typer.echo(json.dumps({k: metrics[k] for k in ("cv_rmse", "baseline_rmse", "fold_rmse")}))
-    typer.echo(f"run written to {out}")
+    typer.echo(f"{against_baseline(metrics)}; run written to {out}")
+
+
+def against_baseline(metrics: dict[str, Any]) -> str:
+    """'cv_rmse 6.88 against a baseline of 18.10 (0.38×)': how much better than the mean."""
+    cv, base = metrics["cv_rmse"], metrics["baseline_rmse"]
+    return f"cv_rmse {cv:.2f} against a baseline of {base:.2f} ({cv / base:.2f}×)"

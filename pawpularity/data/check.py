@@ -17,6 +17,7 @@ from tqdm import tqdm
 from pawpularity.data.images import IMAGE_SUFFIXES, load_image
 from pawpularity.data.schema import ID, TARGET, read_csv, table_problems
 from pawpularity.errors import DataError, ImageError
+from pawpularity.files import plain_name
 
 N_EXAMPLES = 5  # how many Ids or files a problem line names
 PROGRESS_FROM = 200  # show a progress bar from this many images on
@@ -77,7 +78,9 @@ def check_dataset(data_dir: Path) -> CheckReport:
     if ID not in df.columns:
         return report  # without Ids there is nothing to match the photos against
 
-    ids = list(dict.fromkeys(i for i in df[ID].str.strip() if i))  # unique, in CSV order
+    # Unique, in CSV order; an Id that is no plain name is a problem of its own (table_problems)
+    # and is never looked up on disk.
+    ids = list(dict.fromkeys(i for i in df[ID].str.strip() if plain_name(i)))
     folder = data_dir / split
     if not folder.is_dir():
         report.n_missing = len(ids)

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from pawpularity.data.images import load_image
 from pawpularity.errors import DataError, ImageError
+from pawpularity.files import error_text
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,8 @@ class PhotoRows(Dataset[tuple[int, torch.Tensor, str]]):
         i = self.start + j
         try:
             return i, load_prepared(self.photos[i], self.size), ""
-        except ImageError as e:
-            return i, torch.zeros(3, self.size, self.size, dtype=torch.uint8), str(e)
+        except Exception as e:  # one photo's failure never aborts its batch
+            return i, torch.zeros(3, self.size, self.size, dtype=torch.uint8), error_text(e)
 
 
 def photo_loader(

@@ -1,12 +1,17 @@
 """One image loader for the whole package: any common format in, an upright RGB photo out.
 
 EXIF orientation is applied, every mode becomes 8-bit RGB (CMYK, grayscale, 16-bit, float,
-palette; transparency is laid on white), a pixel-count ceiling guards against decompression
-bombs and a minimum pixel count rejects icons. Every failure is an ImageError naming the file.
+palette; transparency is laid on white), a minimum pixel count rejects icons, and only regular
+files are opened (a pipe or a device would block). Photos above WORK_PIXELS (real cameras reach
+200 MP) are decoded at a reduced size — JPEGs by the decoder itself, others halved after
+decoding — and what no camera makes (over MAX_PIXELS: a decompression bomb, a giant scan) is
+refused before decoding. Every failure is an ImageError naming the file.
 """
 
 from __future__ import annotations
 
+import math
+import stat
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -23,7 +28,8 @@ try:  # HEIC/HEIF photos from phones, where the optional plugin is installed
 except ImportError:  # pragma: no cover - the plugin is a declared dependency
     pass
 
-MAX_PIXELS = 64_000_000  # a 64-megapixel photo decodes to ~200 MB of RGB
+MAX_PIXELS = 200_000_000  # above: refused; a 200-megapixel photo decodes to ~600 MB of RGB
+WORK_PIXELS = 64_000_000  # above: decoded at a reduced size, at most this many pixels
 MIN_PIXELS = 16 * 16  # icons and placeholders; a 3000x10 strip is still a (strange) photo
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
@@ -54,6 +60,8 @@ def load_image(
     """
     label = name or _label(source)
     try:
+        if isinstance(source, str | Path):
+            _check_regular(Path(source), label)
         with Image.open(source) as im:
             w, h = im.size
             if w * h > max_pixels:
@@ -63,11 +71,16 @@ def load_image(
                 )
             if w * h < min_pixels:
                 raise ImageError(f"{label}: {w}x{h} is too small (at least {min_pixels:,} pixels)")
-            if draft_size is not None and im.format == "JPEG":
-                im.draft("RGB", draft_size)
+            factor = math.ceil(math.sqrt(w * h / WORK_PIXELS))
+            if im.format == "JPEG" and (draft_size is not None or factor > 1):
+                im.draft("RGB", draft_size or (w // factor, h // factor))
             im.seek(0)
             im.load()
-            return upright_rgb(im)
+            decoded: Image.Image = im
+            if im.width * im.height > WORK_PIXELS:
+                decoded = im.reduce(math.ceil(math.sqrt(im.width * im.height / WORK_PIXELS)))
+                decoded.info = dict(im.info)  # its EXIF orientation with it
+            return upright_rgb(decoded)
     except ImageError:
         raise
     except FileNotFoundError as e:
@@ -82,6 +95,16 @@ def load_image(
         raise ImageError(f"{label}: decompression bomb refused ({e})") from e
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"{label}: broken or truncated image ({e})") from e
+
+
+def _check_regular(path: Path, label: str) -> None:
+    """A FileNotFoundError, IsADirectoryError or ImageError unless `path` is a regular file
+    (following links): reading a pipe, a socket or a device could block forever."""
+    mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(str(path))
+    if not stat.S_ISREG(mode):
+        raise ImageError(f"{label}: not a regular file (a pipe, socket or device); give a photo")
 
 
 def _label(source: str | Path | BinaryIO) -> str:

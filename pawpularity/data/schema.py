@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from pawpularity.errors import DataError
+from pawpularity.files import plain_name
 
 ID = "Id"
 TARGET = "Pawpularity"
@@ -60,6 +61,12 @@ def table_problems(df: pd.DataFrame, with_target: bool) -> list[str]:
         dup = ids[(ids != "") & ids.duplicated(keep=False)].unique()
         if len(dup) > 0:
             problems.append(f"{len(dup)} duplicate Ids, e.g. {_first(dup)}")
+        unsafe = [repr(i) for i in ids[(ids != "") & ~ids.map(plain_name)].unique()]
+        if unsafe:
+            problems.append(
+                f"{len(unsafe)} Ids are not plain file names (a separator, `..` or a control "
+                f"character would lead outside the image folder), e.g. {_first(np.array(unsafe))}"
+            )
     for flag in (f for f in FLAGS if f in df.columns):
         bad = df.index[~df[flag].str.strip().isin(["0", "1"])]
         if len(bad) > 0:
@@ -99,7 +106,9 @@ def read_table(path: Path, with_target: bool = True) -> pd.DataFrame:
 
 
 def image_path(data_dir: Path, image_id: str, split: str = "train") -> Path:
-    """Where the Kaggle layout keeps the photo of one row."""
+    """Where the Kaggle layout keeps the photo of one row (inside DIR/<split>/, always)."""
+    if not plain_name(image_id):
+        raise DataError(f"Id {image_id!r} is not a plain file name: it would lead outside {split}/")
     return Path(data_dir) / split / f"{image_id}.jpg"
 
 

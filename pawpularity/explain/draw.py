@@ -67,9 +67,23 @@ def normalised(saliency: np.ndarray) -> np.ndarray:
 
 def save_overlay(photo: Image.Image, saliency: np.ndarray, path: Path) -> None:
     """Write `<method>.png`: the overlay on the photo shrunk to at most DISPLAY_SIDE pixels."""
-    small = photo.copy()
-    small.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.BILINEAR)
-    write_png(overlay(small, saliency), path)
+    write_png(overlay(shrunk(photo, DISPLAY_SIDE), saliency), path)
+
+
+def fitted(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """(w, h) scaled to at most `side` on the longer side, never enlarged, each at least 1."""
+    w, h = size
+    scale = min(1.0, side / max(w, h))
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def shrunk(image: Image.Image, side: int) -> Image.Image:
+    """The image at most `side` pixels on its longer side (itself when already that small); a
+    65536×1 strip stays a strip, 512×1, instead of vanishing."""
+    size = fitted(image.size, side)
+    if size == image.size:
+        return image
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
 
 
 def panel(

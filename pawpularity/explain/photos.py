@@ -1,6 +1,8 @@
 """Explain photos and write the results: raw maps, overlays, a panel per photo and a summary.
 
-DIR/<photo stem>/<method>.npy   the raw float32 map, H×W of the photo (EXIF orientation applied)
+DIR/<photo stem>/<method>.npy   the raw float32 map, H×W of the photo (EXIF orientation applied;
+                                at most MAP_SIDE pixels on the longer side, summary.json gives
+                                the photo's size and the map's)
 DIR/<photo stem>/<method>.png   the map over the photo
 DIR/<photo stem>/panel.png      the photo, its score and every map side by side
 DIR/summary.json                per photo and method: deletion/insertion AUC, seconds, sanity ρ;
@@ -21,14 +23,17 @@ from timm.data import ImageNetInfo
 from tqdm import tqdm
 
 from pawpularity.data.images import load_image
-from pawpularity.errors import ConfigError, ImageError
+from pawpularity.errors import ConfigError
 from pawpularity.explain.base import IMAGENET_OFFSET, SCORE_COLUMN, Outputs, Target, target_value
-from pawpularity.explain.draw import panel, save_overlay
+from pawpularity.explain.draw import fitted, panel, save_overlay
 from pawpularity.explain.explainer import Explainer, resize_map
 from pawpularity.explain.faithfulness import deletion_insertion
 from pawpularity.explain.methods import METHODS, Method, build
 from pawpularity.explain.sanity import cascade, spearman
-from pawpularity.files import save_npy, write_json
+from pawpularity.files import photo_error, save_npy, unique_name, write_json
+
+SUMMARY = "summary.json"
+MAP_SIDE = 2048  # a map's longer side at most: 16 MB of float32, whatever the photo's size
 
 
 @dataclass
@@ -57,16 +62,15 @@ def explain_photos(
     controls = _controls(explainer) if config.sanity else []
     out.mkdir(parents=True, exist_ok=True)
     images: dict[str, Any] = {}
-    folders: set[str] = set()
+    folders = {SUMMARY}
     for path in tqdm(paths, desc="explaining", unit="photo", leave=False):
         try:
             photo = load_image(path)
-        except ImageError as e:
-            images[str(path)] = {"error": str(e)}
-            continue
-        folder = out / unique_name(Path(path).stem, folders)
-        folder.mkdir(exist_ok=True)
-        images[str(path)] = _explain_one(explainer, controls, photo, target, methods, folder)
+            folder = out / unique_name(Path(path).stem, folders)
+            folder.mkdir(exist_ok=True)
+            images[str(path)] = _explain_one(explainer, controls, photo, target, methods, folder)
+        except Exception as e:  # this photo's failure, whatever it is: the others go on
+            images[str(path)] = {"error": photo_error(e)}
     explained = [e["methods"] for e in images.values() if "methods" in e]
     names = [m.name for m in methods]
     summary = {
@@ -82,7 +86,7 @@ def explain_photos(
         "images": images,
         "means": _means(explained, names),
     }
-    write_json(out / "summary.json", summary)
+    write_json(out / SUMMARY, summary)
     return summary
 
 
@@ -108,14 +112,17 @@ def _explain_one(
     x = main.tensor(photo)
     outputs = main.outputs(x)
     column = main.column(target, x)
+    map_size = fitted(photo.size, MAP_SIDE)
     entry: dict[str, Any] = {
         "out": folder.name,
+        "size": list(photo.size),
+        "map_size": list(map_size),
         "score": float(outputs[0, SCORE_COLUMN]),
         "target": _describe(target, column),
         "target_value": float(target_value(outputs, column)[0]),
         "methods": {},
     }
-    full_maps, captions = {}, {}
+    maps, captions = {}, {}
     for method in methods:
         start = time.perf_counter()
         saliency = main.map(method, x, column)
@@ -132,15 +139,15 @@ def _explain_one(
                 for label, control in controls
             }
         entry["methods"][method.name] = record
-        full = resize_map(saliency, photo.size)
-        save_npy(folder / f"{method.name}.npy", full)
-        save_overlay(photo, full, folder / f"{method.name}.png")
-        full_maps[method.name] = full
+        sized = resize_map(saliency, map_size)
+        save_npy(folder / f"{method.name}.npy", sized)
+        save_overlay(photo, sized, folder / f"{method.name}.png")
+        maps[method.name] = sized
         captions[method.name] = f"del {deletion:.2f} / ins {insertion:.2f}"
     title = f"score {entry['score']:.1f}"
     if target.kind != "score":
         title += f" · {entry['target']} {entry['target_value']:.2f}"
-    panel(photo, title, full_maps, folder / "panel.png", captions=captions)
+    panel(photo, title, maps, folder / "panel.png", captions=captions)
     return entry
 
 
@@ -149,16 +156,6 @@ def _describe(target: Target, column: int) -> str:
         index = column - IMAGENET_OFFSET
         return f"imagenet:{index} {ImageNetInfo().index_to_description(index)}"
     return str(target)
-
-
-def unique_name(stem: str, used: set[str]) -> str:
-    """stem, or stem_2, stem_3, ... when photos in different folders share a name."""
-    name, k = stem, 1
-    while name in used:
-        k += 1
-        name = f"{stem}_{k}"
-    used.add(name)
-    return name
 
 
 def _means(done: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, Any]:

@@ -24,8 +24,10 @@ from torch import nn
 from pawpularity.errors import ConfigError
 from pawpularity.files import atomic
 from pawpularity.models.config import RUNTIMES
+from pawpularity.progress import note
 
 INSTALL_ORT = "pip install onnxruntime onnxscript"
+CACHE_GRAPHS = 12  # cached exports kept (about 10-25 MB each for Lite0; --sanity adds five)
 
 
 def check_runtime(runtime: str) -> None:
@@ -108,11 +110,44 @@ def weights_key(module: nn.Module, extra: str) -> str:
 def cached_export(
     module: nn.Module, example: tuple[torch.Tensor, ...], key: str, names: tuple[list[str], ...]
 ) -> Path:
-    """cache_dir()/<key>.onnx, exported on the first call only (names: inputs, outputs)."""
+    """cache_dir()/<key>.onnx, exported on the first call only (names: inputs, outputs).
+
+    The cache keeps the CACHE_GRAPHS graphs used last (a hit counts as a use); `pawpularity
+    cache clear` empties it.
+    """
     path = cache_dir() / f"{key}.onnx"
-    if not path.is_file():
+    if path.is_file():
+        path.touch()
+    else:
+        note(
+            f"exporting {type(module).__name__} for ONNX Runtime (once; cached in {cache_dir()}) "
+            "..."
+        )
         export(module, example, path, *names)
+        prune_cache()
     return path
+
+
+def prune_cache() -> None:
+    """Remove all but the CACHE_GRAPHS graphs of the cache used last."""
+    graphs = sorted(cache_dir().glob("*.onnx"), key=_mtime, reverse=True)
+    for old in graphs[CACHE_GRAPHS:]:
+        old.unlink(missing_ok=True)
+
+
+def clear_cache() -> int:
+    """Remove every cached graph; how many there were."""
+    graphs = list(cache_dir().glob("*.onnx")) if cache_dir().is_dir() else []
+    for graph in graphs:
+        graph.unlink(missing_ok=True)
+    return len(graphs)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile by another process
+        return 0.0
 
 
 def session(path: Path | str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,14 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a truncated file, a pickle with code, a foreign format
-        raise WeightsError(f"{path}: not a readable weights file ({e})") from e
+    except pickle.UnpicklingError as e:  # PyTorch's message suggests unpickling it: never
+        raise WeightsError(
+            f"{path}: holds Python objects besides tensors, which are never unpickled here; "
+            "give a .safetensors file or a plain state dict (torch.save(model.state_dict()))"
+        ) from e
+    except Exception as e:  # a truncated file, a foreign format
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise WeightsError(f"{path}: not a readable weights file ({reason})") from e
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

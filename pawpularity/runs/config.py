@@ -9,6 +9,8 @@ from pawpularity.models import DEFAULT_BACKBONE
 
 CONFIG = "config.json"  # what a run folder was made from, and its kind
 KINDS = ("net", "head", "blend")  # network folds, scikit-learn heads, a blend of runs
+HEAD_KINDS = ("svr", "ridge")  # the scikit-learn heads of a head run (`train --head`)
+MAX_FOLDS = 100
 BATCH_SIZE = 32  # photos per forward pass when scoring and embedding
 TTAS = ("none", "flip")  # embeddings of the photo, or the mean with its mirror image
 

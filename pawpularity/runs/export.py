@@ -19,6 +19,7 @@ from pawpularity.data.schema import FLAGS
 from pawpularity.errors import ConfigError
 from pawpularity.files import write_json
 from pawpularity.models.onnx import export, import_ort
+from pawpularity.progress import note
 from pawpularity.runs.folds import Scoring
 from pawpularity.runs.graphs import graph_files, source_hash, stamp
 from pawpularity.runs.heads import head_embedders
@@ -44,8 +45,10 @@ def export_run(path: Path, fmt: str = "onnx") -> dict[str, Any]:
         raise ConfigError(f"{path} is a blend: export each of the runs it blends instead")
     source = source_hash(path, eager.config)
     for graph, (module, example, names) in _sources(eager).items():
+        note(f"exporting {graph} (a minute or two on a laptop) ...")
         export(module, example, graph, *names)
         stamp(graph, source)
+    note(f"checking ONNX Runtime against PyTorch on {PARITY_PHOTOS} shipped photos ...")
     ort = load_run(path, "ort")
     photos = sorted(PHOTOS_DIR.glob("*.jpg"))[:PARITY_PHOTOS]
     x = torch.stack([load_prepared(p, eager.image_size) for p in photos])

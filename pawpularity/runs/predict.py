@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,8 +85,13 @@ def predict(
     batch_size: int = BATCH_SIZE,
     workers: int | None = None,
     resume: bool = False,
+    overwrite: bool = False,
+    inputs: Sequence[Path] = (),
 ) -> Summary:
-    """Write one row per item to `out` as results come (partial results survive a crash)."""
+    """Write one row per item to `out` as results come (partial results survive a crash).
+
+    inputs: the files the items came from (a CSV), which `out` must not be either.
+    """
 
     def rows(todo: list[Item]) -> Iterator[list[list[str]]]:
         photos, flags = [it.path for it in todo], [it.flags for it in todo]
@@ -93,7 +99,7 @@ def predict(
             yield [csv_row(str(todo[i].path), s, p, e) for i, s, p, e in batch.rows()]
 
     with flat_malloc(run.runtime == "ort"):  # glibc defaults while streaming on ORT: flat memory
-        return write_predictions(out, items, rows, resume)
+        return write_predictions(out, items, rows, resume, overwrite, inputs)
 
 
 def csv_row(path: str, score: float, probs: Iterable[float], error: str) -> list[str]:
@@ -108,14 +114,20 @@ def write_predictions(
     items: Sequence[Item],
     rows: Callable[[list[Item]], Iterable[list[list[str]]]],
     resume: bool = False,
+    overwrite: bool = False,
+    inputs: Sequence[Path] = (),
 ) -> Summary:
     """The predictions CSV of `items`, its rows from `rows(todo)` batch by batch (in the order of
-    `todo`), appended and flushed as they come. resume: keep the rows already in `out` (a
-    half-written last line is dropped) and ask only for the items not listed there."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    previous = _rows_done(out) if resume and out.is_file() else None
-    done = {row[0] for row in previous or []}
-    todo = [it for it in items if str(it.path) not in done]
+    `todo`), appended and flushed as they come.
+
+    resume: keep the rows already in `out` (a half-written last line is dropped) and ask only
+    for the items not listed there, however their paths are spelled. An `out` that exists is
+    replaced only with `overwrite`; one that is an input (a photo, the CSV) never.
+    """
+    _check_out(out, items, resume, overwrite, inputs)
+    previous = _rows_done(out) if resume and out.is_file() and out.stat().st_size else None
+    done = {_same(row[0]) for row in previous or []}
+    todo = [it for it in items if _same(it.path) not in done]
     scored = sum(1 for row in previous or [] if row[1])
     failed = len(previous or []) - scored
     bar = tqdm(total=len(items), initial=len(items) - len(todo), unit="img", desc="scoring")
@@ -131,6 +143,27 @@ def write_predictions(
             bar.update(len(batch))
     bar.close()
     return Summary(scored, failed)
+
+
+def _check_out(
+    out: Path, items: Sequence[Item], resume: bool, overwrite: bool, inputs: Sequence[Path]
+) -> None:
+    """A DataError unless `out` may be written: not an input, not an existing file to keep."""
+    taken = {_same(p) for p in inputs} | {_same(it.path) for it in items}
+    if _same(out) in taken:
+        raise DataError(f"--out {out} is one of the inputs: write the predictions elsewhere")
+    if out.is_dir():
+        raise DataError(f"--out {out} is a folder: give the CSV file to write")
+    if out.exists() and not (resume or overwrite):
+        raise DataError(
+            f"--out {out} exists: add --resume to continue it, or --overwrite to replace it"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _same(path: str | Path) -> str:
+    """One spelling per file: absolute, normalised, links resolved."""
+    return os.path.realpath(path)
 
 
 def _rows_done(out: Path) -> list[list[str]]:

@@ -41,9 +41,12 @@ def predict_on_ray(
     batch_size: int = BATCH_SIZE,
     runtime: str = "auto",
     resume: bool = False,
+    overwrite: bool = False,
+    inputs: Sequence[Path] = (),
 ) -> Summary:
     """Score `items` with `concurrency` actors on the Ray cluster at `address` (None: the one
-    this process is connected to, else a new local one) and write `predict`'s CSV to `out`."""
+    this process is connected to, else a new local one) and write `predict`'s CSV to `out`
+    (resume, overwrite, inputs: as for `predict`)."""
     ray = import_ray()
     load_run(run, runtime)  # a missing or broken run fails here, not in every actor
     started = not ray.is_initialized()
@@ -67,7 +70,7 @@ def predict_on_ray(
             ]
 
     try:
-        return write_predictions(out, items, rows, resume)
+        return write_predictions(out, items, rows, resume, overwrite, inputs)
     finally:
         if started:
             ray.shutdown()

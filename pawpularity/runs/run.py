@@ -20,11 +20,12 @@ from pawpularity.models.config import ModelConfig
 from pawpularity.models.ensemble import FoldEnsemble
 from pawpularity.models.onnx import check_runtime
 from pawpularity.runs.blend import BlendEngine
-from pawpularity.runs.config import CONFIG, KINDS
+from pawpularity.runs.config import CONFIG
 from pawpularity.runs.engine import Engine
 from pawpularity.runs.folds import FoldEngine, eager_engine
 from pawpularity.runs.graphs import ort_graphs
 from pawpularity.runs.heads import load_head_engine
+from pawpularity.runs.validate import check_config
 
 
 @dataclass
@@ -104,14 +105,11 @@ def load_run(path: Path | str, runtime: str = "auto", fold: int | None = None) -
 
 
 def read_config(path: Path) -> dict[str, Any]:
-    """RUN/config.json, its kind checked."""
-    config = read_json(path / CONFIG)
-    if not isinstance(config, dict) or config.get("kind", "net") not in KINDS:
-        kind = config.get("kind") if isinstance(config, dict) else None
-        raise RunError(
-            f"{path / CONFIG}: unknown kind {kind!r}; expected one of {', '.join(KINDS)}"
-        )
-    return config
+    """RUN/config.json, checked field by field (runs/validate.py)."""
+    try:
+        return check_config(read_json(path / CONFIG))
+    except RunError as e:
+        raise RunError(f"{path}/{e}") from None
 
 
 def fold_count(config: dict[str, Any]) -> int:

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from pawpularity.models import DEFAULT_FREEZE
 
-HEADS = ("svr", "ridge")  # scikit-learn heads on embeddings (`train --head`)
-
 
 @dataclass
 class TrainConfig:

@@ -21,11 +21,12 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
+from lightning.pytorch.callbacks import RichProgressBar
 from torch.utils.data import DataLoader, Dataset
 
 from pawpularity.data.dataset import ImageFiles, load_bank
 from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
-from pawpularity.errors import ConfigError
+from pawpularity.errors import ConfigError, RunError
 from pawpularity.models.backbones import create_backbone
 from pawpularity.models.checkpoint import save_weights
 from pawpularity.models.config import ModelConfig
@@ -192,9 +193,35 @@ def _fit(
             enable_checkpointing=False,
             enable_model_summary=False,
             limit_val_batches=0,
-            callbacks=[*callbacks, _EpochCheckpoint(last)],
+            callbacks=[*callbacks, _EpochCheckpoint(last), _FoldProgress(fold_dir.name)],
         )
-        trainer.fit(module, loader, ckpt_path=last if last.is_file() else None)
+        if last.is_file():
+            _check_checkpoint(last)
+        ckpt = last if last.is_file() else None
+        trainer.fit(module, loader, ckpt_path=ckpt, weights_only=True)
+
+
+def _check_checkpoint(path: Path) -> None:
+    """A RunError unless the checkpoint holds tensors and plain values only (nothing in it is
+    unpickled as code): a torn, foreign or malicious file."""
+    try:
+        torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # pickled code, a truncated file, another format
+        raise RunError(
+            f"{path}: not a checkpoint this run wrote (torn, foreign or unsafe: nothing in it "
+            "was run); delete it and run again with --resume to retrain that fold"
+        ) from e
+
+
+class _FoldProgress(RichProgressBar):
+    """Lightning's progress bar, naming the fold and counting epochs from 1 to N."""
+
+    def __init__(self, fold: str) -> None:
+        super().__init__()
+        self.fold = fold
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        return f"{self.fold}: epoch {current_epoch + 1}/{self.trainer.max_epochs}"
 
 
 class _EpochCheckpoint(L.Callback):

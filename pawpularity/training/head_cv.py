@@ -20,9 +20,10 @@ import pandas as pd
 from pawpularity.data.folds import near_duplicate_groups
 from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
 from pawpularity.errors import ConfigError, DataError
+from pawpularity.runs.config import HEAD_KINDS
 from pawpularity.runs.embeddings import load_embeddings
 from pawpularity.runs.heads import FoldHead
-from pawpularity.training.config import HEADS, HeadConfig
+from pawpularity.training.config import HeadConfig
 from pawpularity.training.heads import fit_head, params
 from pawpularity.training.runfolder import (
     check_present,
@@ -46,8 +47,10 @@ def train_head(
 ) -> dict[str, Any]:
     """Fit one head per fold on the embeddings of DATA's photos; metrics as for `train`."""
     start = time.perf_counter()
-    if config.head not in HEADS:
-        raise ConfigError(f"--head must be one of {', '.join(HEADS)} or net, not {config.head!r}")
+    if config.head not in HEAD_KINDS:
+        raise ConfigError(
+            f"--head must be one of {', '.join(HEAD_KINDS)} or net, not {config.head!r}"
+        )
     if not embeddings:
         raise DataError("--head needs --embeddings DIR (make it with `pawpularity embed DATA`)")
     table = read_table(Path(data_dir) / "train.csv")

@@ -13,8 +13,8 @@ from sklearn.svm import SVR
 
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import ConfigError
+from pawpularity.runs.config import HEAD_KINDS
 from pawpularity.runs.heads import FoldHead
-from pawpularity.training.config import HEADS
 
 # Grids in z-units of the target on standardised features. The demo set's trap (DESIGN.md): an
 # SVR with C = 20 and the default ε gives only 0.73–0.78× the baseline; tuning fixes it.
@@ -46,8 +46,8 @@ def fit_head(
 
     use_flags: the flags join the features; the flag models are fitted either way.
     """
-    if kind not in HEADS:
-        raise ConfigError(f"--head must be one of {', '.join(HEADS)}, not {kind!r}")
+    if kind not in HEAD_KINDS:
+        raise ConfigError(f"--head must be one of {', '.join(HEAD_KINDS)}, not {kind!r}")
     x = np.hstack([embeddings, flags]) if use_flags else embeddings
     mean, scale = x.mean(0), x.std(0)
     scale[scale < 1e-6] = 1.0

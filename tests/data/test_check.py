@@ -129,3 +129,19 @@ def test_missing_folder_csv_and_image_folder_are_problems_not_crashes(
     (folder / "train").rmdir()
     report = check_dataset(folder)
     assert report.n_missing == 3 and "image folder not found" in report.problems[0]
+
+
+def test_ids_with_path_characters_are_a_problem_of_their_own(
+    make_kaggle_dir: MakeKaggleDir,
+) -> None:
+    data = make_kaggle_dir(n=3)
+    outside = data.parent / "outside"
+    outside.mkdir()
+    Image.new("RGB", (32, 24)).save(outside / "cat.jpg")  # the photo an Id points at
+    table = pd.read_csv(data / "train.csv", dtype=str)
+    table.loc[0, "Id"] = "../../outside/cat"
+    table.to_csv(data / "train.csv", index=False)
+    report = check_dataset(data)
+    assert not report.ok
+    assert any("1 Ids are not plain file names" in p for p in report.problems), report.problems
+    assert report.n_missing == 0  # not called "missing": never looked up outside train/

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from PIL import Image
 
 from pawpularity.data.demo import PHOTOS_DIR
-from pawpularity.data.images import load_image
+from pawpularity.data.images import WORK_PIXELS, load_image
 from pawpularity.errors import ImageError
 
 ASSETS = PHOTOS_DIR
@@ -197,3 +198,29 @@ def test_max_pixels_is_checked_before_decoding(tmp_path: Path) -> None:
     path = _saved(Image.new("RGB", (100, 100)), tmp_path / "big.png")
     with pytest.raises(ImageError, match=r"big\.png: 100x100 pixels is over the limit of 5,000"):
         load_image(path, max_pixels=5_000)
+
+
+def test_pipes_are_refused_without_reading_them(tmp_path: Path) -> None:
+    """Opening a FIFO for reading blocks until a writer comes: it must never be opened."""
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageError, match="not a regular file"):
+        load_image(fifo)
+    with pytest.raises(ImageError, match="is a folder"):
+        load_image(tmp_path)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_large_photos_are_decoded_at_a_reduced_size(tmp_path: Path, fmt: str) -> None:
+    """A 72-megapixel photo (real cameras reach 200) is not refused: it is decoded at most at
+    WORK_PIXELS, its EXIF orientation applied."""
+    pixels = np.zeros((8000, 9000, 3), np.uint8)
+    pixels[:100] = 255  # a white band along the top edge
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated 90° clockwise: the band ends up on the right
+    path = _saved(Image.fromarray(pixels), tmp_path / f"big.{fmt.lower()}", exif=exif)
+    im = load_image(path)
+    assert im.width * im.height <= WORK_PIXELS
+    assert im.size == (4000, 4500)
+    a = np.asarray(im)
+    assert a[:, -20:].mean() > 240 and a[:, :-200].mean() < 15

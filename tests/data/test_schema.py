@@ -68,6 +68,11 @@ def test_valid_table_has_no_problems() -> None:
         ),
         (_table(Id=["a", "b", "a"]), "1 duplicate Ids, e.g. a"),
         (_table(Id=["a", " ", "b"]), "1 rows with an empty Id"),
+        (
+            _table(Id=["../../outside/cat", "/etc/passwd", "a\\b"]),
+            "3 Ids are not plain file names",
+        ),
+        (_table(Id=["ok", "..", "tab\there"]), "2 Ids are not plain file names"),
         (_table().iloc[:0], "no rows"),
     ],
 )
@@ -121,3 +126,10 @@ def test_missing_csv_and_bad_table_raise_data_error(tmp_path: Path) -> None:
     _table(Eyes=["0", "2", "1"]).to_csv(path, index=False)
     with pytest.raises(DataError, match=r"'Eyes'.*pawpularity data check"):
         read_table(path)
+
+
+def test_image_paths_stay_in_the_image_folder(tmp_path: Path) -> None:
+    assert image_path(tmp_path, "0a1b") == tmp_path / "train" / "0a1b.jpg"
+    for bad in ("../x", "/abs", "..", "a/b", "a\\b", "nul\0x"):
+        with pytest.raises(DataError, match="not a plain file name"):
+            image_path(tmp_path, bad)

@@ -81,8 +81,15 @@ def test_bad_weights_files_are_clear_errors(tmp_path: Path) -> None:
         create_backbone(weights=other)
     pickle = tmp_path / "code.pth"
     torch.save({"x": object()}, pickle)
-    with pytest.raises(WeightsError, match="not a readable weights file"):
+    with pytest.raises(WeightsError, match="never unpickled") as caught:
         create_backbone(weights=pickle)
+    assert "weights_only=False" not in str(caught.value)  # never suggest unpickling it
+    truncated = tmp_path / "cut.pth"
+    torch.save({"x": torch.zeros(100)}, truncated)
+    truncated.write_bytes(truncated.read_bytes()[:50])
+    with pytest.raises(WeightsError, match="not a readable weights file") as caught:
+        create_backbone(weights=truncated)
+    assert "\n" not in str(caught.value)
     with pytest.raises(WeightsError, match="not found"):
         create_backbone(weights=tmp_path / "missing.pth")
 

@@ -59,7 +59,8 @@ def run_predict(*args: str) -> tuple[int, pd.DataFrame | None, str]:
     result = CliRunner().invoke(app, ["predict", *args])
     out = Path(args[args.index("--out") + 1])
     frame = pd.read_csv(out, keep_default_na=False) if out.is_file() else None
-    return result.exit_code, frame, result.output
+    error = "" if result.exception is None else str(result.exception)
+    return result.exit_code, frame, result.output + error
 
 
 def test_odd_photos_score_and_broken_ones_report(tiny_run: Path, tmp_path: Path) -> None:
@@ -82,9 +83,10 @@ def test_exit_codes(tiny_run: Path, tmp_path: Path) -> None:
     bad = broken_files(tmp_path / "bad")
     out = str(tmp_path / "p.csv")
     assert run_predict(str(tiny_run), str(good[0]), str(good[1]), "--out", out)[0] == 0
-    assert run_predict(str(tiny_run), str(bad[0]), "--out", out)[0] == 1
+    again = ["--out", out, "--overwrite"]
+    assert run_predict(str(tiny_run), str(bad[0]), *again)[0] == 1
     missing = str(tmp_path / "nowhere.jpg")
-    code, frame, _ = run_predict(str(tiny_run), str(good[0]), missing, "--out", out)
+    code, frame, _ = run_predict(str(tiny_run), str(good[0]), missing, *again)
     assert code == 2 and frame is not None and "file not found" in frame["error"].iloc[1]
 
 
@@ -184,3 +186,42 @@ def test_resume_scores_only_what_is_missing(tiny_run: Path, tmp_path: Path) -> N
 
     with pytest.raises(DataError, match="not a predictions file"):
         predict(run, items, tmp_path / "other.csv", resume=True)
+
+
+def test_out_is_never_an_input_nor_replaced_unasked(
+    tiny_run: Path, make_kaggle_dir: MakeKaggleDir, tmp_path: Path
+) -> None:
+    data = make_kaggle_dir(n=3)
+    labels = (data / "train.csv").read_text()
+    for flags in ([], ["--overwrite"], ["--resume"]):
+        args = [str(tiny_run), str(data / "train.csv"), "--out", str(data / "train.csv")]
+        code, _, output = run_predict(*args, *flags)
+        assert code == 1 and (data / "train.csv").read_text() == labels  # the labels survive
+        assert "is one of the inputs" in output
+    out = tmp_path / "p.csv"
+    out.write_text("something of the user's\n")
+    code, _, _ = run_predict(str(tiny_run), str(PETS / "dog_pug_16.jpg"), "--out", str(out))
+    assert code == 1 and out.read_text() == "something of the user's\n"
+    code, frame, _ = run_predict(
+        str(tiny_run), str(PETS / "dog_pug_16.jpg"), "--out", str(out), "--overwrite"
+    )
+    assert code == 0 and frame is not None and len(frame) == 1
+
+
+def test_resume_knows_a_path_however_it_is_spelled(
+    tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("cat_Bengal_16.jpg", "dog_boxer_112.jpg", "dog_pug_16.jpg"):
+        shutil.copy(PETS / name, photos / name)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "p.csv"
+    assert run_predict(str(tiny_run), "photos", "--out", str(out))[0] == 0
+    for spelling in (str(photos) + "/", str(photos), "./photos/../photos"):
+        code, frame, _ = run_predict(str(tiny_run), spelling, "--out", str(out), "--resume")
+        assert code == 0 and frame is not None and len(frame) == 3, spelling
+    empty = tmp_path / "killed.csv"
+    empty.write_bytes(b"")  # killed before its first row
+    code, frame, _ = run_predict(str(tiny_run), "photos", "--out", str(empty), "--resume")
+    assert code == 0 and frame is not None and len(frame) == 3

@@ -123,3 +123,14 @@ def test_ids_that_look_like_numbers_stay_strings(tiny_demo: Path, tmp_path: Path
     train(data, tmp_path / "run", TINY_MODEL, TINY_TRAIN)
     oof = pd.read_csv(tmp_path / "run" / "oof.csv", dtype={"Id": str})
     assert list(oof["Id"]) == new_ids
+
+
+def test_progress_names_the_fold_and_counts_epochs_from_one() -> None:
+    from types import SimpleNamespace
+
+    from pawpularity.training.cv import _FoldProgress
+
+    bar = _FoldProgress("fold1")
+    bar._trainer = SimpleNamespace(max_epochs=8)  # type: ignore[assignment]
+    assert bar._get_train_description(0) == "fold1: epoch 1/8"
+    assert bar._get_train_description(7) == "fold1: epoch 8/8"

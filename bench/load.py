@@ -209,10 +209,6 @@ def main() -> None:
     )
 
 
-if __name__ == "__main__":
-    main()
-
-
 def scenario(args: argparse.Namespace) -> None:
     """The slow-client and heavy-mix scenarios (see the module's docstring)."""
     photos = [multipart(p) for p in sorted(PHOTOS_DIR.glob("*.jpg"))]
@@ -254,3 +250,7 @@ def scenario(args: argparse.Namespace) -> None:
         f"scores meanwhile: p50 {p50:.3f} s, p95 {p95:.3f} s, max {seconds.max():.3f} s "
         f"(one alone: {one:.3f} s; p95 {p95 / one:.1f}x)"
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +175,25 @@ def test_onnx_is_exported_only_for_a_method_that_needs_it(
     model.explain(PHOTO, "rise", masks=8)
     model.explain(PHOTO, "rise", masks=8)
     assert len(exports) == 1  # once, then cached
+
+
+def test_maps_are_right_while_another_thread_scores(tiny_run: Path) -> None:
+    """The server scores on one thread while it draws maps on another, with the same modules:
+    Grad-CAM's layer hooks must see only their own thread's forward passes."""
+    model = paw.load(tiny_run, runtime="eager")
+    photo = load_image(PHOTO)
+    alone = model.explain(photo, "gradcam")
+    stop = threading.Event()
+
+    def keep_scoring() -> None:
+        while not stop.is_set():
+            model.score([photo] * 8)
+
+    scorer = threading.Thread(target=keep_scoring)
+    scorer.start()
+    try:
+        maps = [model.explain(photo, "gradcam") for _ in range(30)]
+    finally:
+        stop.set()
+        scorer.join()
+    assert all(np.allclose(m, alone, atol=1e-5) for m in maps)

@@ -10,6 +10,7 @@ all speak the same language. Methods (declared in methods.py) compute S×S maps 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -150,15 +151,18 @@ class LayerHooks:
     open; a layer of the folds' shared stages is one module, kept once.
 
     Gradients are then taken with `torch.autograd.grad(y, hooks.outputs)`: backpropagation stops
-    at the layer and no parameter gradient is computed.
+    at the layer and no parameter gradient is computed. Only this thread's forward passes are
+    kept: the same modules may score photos on another thread meanwhile (the server does).
     """
 
     def __init__(self, model: Outputs, layer: str) -> None:
         self.modules = model.ensemble.layer_modules(layer)
         self.outputs: list[torch.Tensor] = []
+        self.thread = threading.get_ident()
 
     def _keep(self, module: nn.Module, args: Any, output: torch.Tensor) -> None:
-        self.outputs.append(output)
+        if threading.get_ident() == self.thread:
+            self.outputs.append(output)
 
     def __enter__(self) -> LayerHooks:
         self._handles = [m.register_forward_hook(self._keep) for m in self.modules]

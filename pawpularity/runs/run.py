@@ -47,10 +47,6 @@ class Run:
     def image_size(self) -> int:
         return self.engine.image_size
 
-    @property
-    def n_folds(self) -> int:
-        return fold_count(self.config)
-
     def __call__(
         self, pixels: torch.Tensor, flags: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,10 +94,8 @@ def load_run(path: Path | str, runtime: str = "auto", fold: int | None = None) -
     if graphs is None:
         ensemble = _load_ensemble(path, config, fold)
         return Run(path, config, eager_engine(ensemble), used, fold, ensemble)
-    size = ModelConfig.from_dict(config["model"]).image_size
-    if not size:
-        raise RunError(f"{path / CONFIG}: model.image_size is missing")
-    return Run(path, config, FoldEngine(graphs[0], int(size), folds), used, fold)
+    size = int(config["model"]["image_size"])  # checked by read_config
+    return Run(path, config, FoldEngine(graphs[0], size, folds), used, fold)
 
 
 def read_config(path: Path) -> dict[str, Any]:

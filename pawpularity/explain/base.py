@@ -21,6 +21,7 @@ from torch import nn
 
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import ConfigError
+from pawpularity.models.backbones import has_imagenet_head
 
 if TYPE_CHECKING:
     from pawpularity.models.ensemble import FoldEnsemble
@@ -43,6 +44,9 @@ class Outputs(nn.Module):
     def __init__(self, ensemble: FoldEnsemble) -> None:
         super().__init__()
         self.ensemble = ensemble.eval()
+        # A backbone without ImageNet's classifier (e.g. pretrained by masked image modelling)
+        # gives zeros there; the imagenet and pet targets are refused for it.
+        self.imagenet = all(has_imagenet_head(net.backbone) for net in ensemble.members)
         self.register_buffer("pet_classes", torch.tensor(PET_CLASSES))
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -53,7 +57,11 @@ class Outputs(nn.Module):
             raw, logits = net.head(net.backbone.forward_head(features, pre_logits=True))
             scores.append(net.to_score(raw))
             flag_logits.append(logits)
-            imagenet.append(net.backbone.forward_head(features))
+            imagenet.append(
+                net.backbone.forward_head(features)
+                if self.imagenet
+                else features.new_zeros(len(features), 1000)
+            )
         flags = torch.stack(flag_logits)  # K×B×12
         # logit(mean_k σ(l_k)) = logsumexp_k logσ(l_k) − logsumexp_k logσ(−l_k): stable, exact
         # for one fold.
@@ -157,8 +165,19 @@ class LayerHooks:
 
     def __init__(self, model: Outputs, layer: str) -> None:
         self.modules = model.ensemble.layer_modules(layer)
+        self.layer = layer
         self.outputs: list[torch.Tensor] = []
         self.thread = threading.get_ident()
+
+    def kept(self) -> list[torch.Tensor]:
+        """The outputs kept so far; a layer that never ran (a container that the folds' shared
+        stages run step by step) is an error, not an empty map."""
+        if not self.outputs:
+            raise ConfigError(
+                f"layer {self.layer!r} did not run in the forward pass: name one of its "
+                "submodules as the Grad-CAM layer in pawpularity.models.backbones.REGISTRY"
+            )
+        return self.outputs
 
     def _keep(self, module: nn.Module, args: Any, output: torch.Tensor) -> None:
         if threading.get_ident() == self.thread:

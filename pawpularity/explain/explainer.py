@@ -20,6 +20,7 @@ from PIL import Image
 from pawpularity.data.dataset import prepare, unit_pixels
 from pawpularity.errors import ConfigError
 from pawpularity.explain.base import Context, Outputs, Scorer, Target
+from pawpularity.explain.gradcam import LayoutError
 from pawpularity.explain.methods import METHODS, Method, create
 from pawpularity.explain.runtime import make_scorer
 from pawpularity.models.backbones import gradcam_layer
@@ -102,8 +103,9 @@ class Explainer:
             raise ConfigError(
                 "the bare ImageNet backbone has no trained score: use --target imagenet or pet"
             )
-        if self.ctx.model is None and parsed.kind in ("imagenet", "pet"):
-            raise ConfigError(f"the {parsed} target needs a network run's ImageNet head")
+        model = self.ctx.model
+        if parsed.kind in ("imagenet", "pet") and (model is None or not model.imagenet):
+            raise ConfigError(f"the {parsed} target needs a backbone with ImageNet's classifier")
         return parsed
 
     def column(self, target: Target | str, x: torch.Tensor) -> int:
@@ -114,8 +116,12 @@ class Explainer:
     def map(self, method: Method | str, x: torch.Tensor, column: int) -> torch.Tensor:
         """The raw S×S map of a prepared photo x (see `tensor`) for one output column."""
         chosen = self.method(method)
-        with self.lock:
-            return chosen(self.ctx, x, column).detach().float()
+        try:
+            with self.lock:
+                return chosen(self.ctx, x, column).detach().float()
+        except LayoutError as e:
+            others = [n for n, cls in METHODS.items() if not cls.needs.layer]
+            raise ConfigError(f"{e}, or use {', '.join(others)}") from None
 
     def explain(
         self,

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from scipy.stats import rankdata
 from torch import nn
 
+from pawpularity.models.backbones import chain_modules
 from pawpularity.models.ensemble import FoldEnsemble
 
 POOLED_SIDE = 56  # maps are compared at most 56×56: see spearman()
@@ -51,7 +52,7 @@ def cascade(ensemble: FoldEnsemble, seed: int = 0) -> list[tuple[str, FoldEnsemb
         n = len(groups)
         for first in range(n, 0, -1):
             current = copy.deepcopy(current)
-            tables = [dict(net.backbone.named_modules()) for net in current.members]
+            tables = [chain_modules(net.backbone) for net in current.members]
             _reinitialise_each([t[name] for t in tables for name in groups[first - 1]])
             span = f"{first}" if first == n else f"{first}-{n}"
             steps.append((f"head+stage{span}", current))

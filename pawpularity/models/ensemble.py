@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from pawpularity.errors import ConfigError
+from pawpularity.models.backbones import chain_modules, share_step
 from pawpularity.models.config import ModelConfig
 from pawpularity.models.fusion import PawpularityNet
 
@@ -31,11 +32,11 @@ class FoldEnsemble(nn.Module):
         self.cut = shared_prefix(nets)
         if self.cut:
             chain = nets[0].chain()[: self.cut]
-            first = dict(nets[0].backbone.named_modules())
+            first = chain_modules(nets[0].backbone)
             for net in nets[1:]:  # one copy of the shared stages in memory
                 net.chain()  # found now, not while being traced for export
                 for name in chain:
-                    net.backbone.set_submodule(name, first[name])
+                    share_step(net.backbone, name, first[name])
 
     @property
     def members(self) -> list[PawpularityNet]:
@@ -89,7 +90,7 @@ def shared_prefix(nets: Sequence[PawpularityNet]) -> int:
         chain = nets[0].chain()
     except ConfigError:
         return 0
-    tables = [dict(net.backbone.named_modules()) for net in nets]
+    tables = [chain_modules(net.backbone) for net in nets]
     for i, name in enumerate(chain):
         first = tables[0][name].state_dict()
         for table in tables[1:]:

@@ -17,6 +17,7 @@ from pawpularity.data.schema import FLAGS
 from pawpularity.errors import ConfigError
 from pawpularity.models.backbones import (
     TimmModel,
+    chain_modules,
     embedding_size,
     feature_chain,
     input_size,
@@ -96,7 +97,7 @@ class PawpularityNet(nn.Module):
     def prefix(self, images: torch.Tensor, cut: int) -> torch.Tensor:
         """Output of the first `cut` modules of the chain (what training caches)."""
         x = self.normalize(images)
-        modules = dict(self.backbone.named_modules())
+        modules = chain_modules(self.backbone)
         for name in self.chain()[:cut]:
             x = modules[name](x)
         return x
@@ -104,7 +105,7 @@ class PawpularityNet(nn.Module):
     def features_from(self, x: torch.Tensor, cut: int) -> torch.Tensor:
         """`backbone.forward_features` from the output of `prefix(images, cut)`: the rest of the
         chain."""
-        modules = dict(self.backbone.named_modules())
+        modules = chain_modules(self.backbone)
         for name in self.chain()[cut:]:
             x = modules[name](x)
         return x
@@ -141,8 +142,9 @@ class PawpularityNet(nn.Module):
 def apply_freeze(net: PawpularityNet, policy: str) -> int:
     """Freeze part of the backbone; return how many chain modules are frozen (0: none).
 
-    policy: "none", "backbone", or N — freeze the first N stages; a negative N leaves only the
-    last |N| stages trainable. The ImageNet classifier is never trained (it is not used).
+    policy: "none", "backbone", or N — freeze the first N stages (a CNN's stages, a Swin's
+    layers, a ViT's blocks); a negative N leaves only the last |N| stages trainable. The
+    ImageNet classifier is never trained (it is not used).
     """
     backbone = net.backbone
     for p in backbone.parameters():
@@ -163,7 +165,7 @@ def apply_freeze(net: PawpularityNet, policy: str) -> int:
     if not -len(groups) <= n <= len(groups):
         raise ConfigError(f"{net.config.backbone} has {len(groups)} stages: --freeze {policy}")
     frozen = groups[: n if n >= 0 else len(groups) + n]
-    modules = dict(backbone.named_modules())
+    modules = chain_modules(backbone)
     for group in frozen:
         for name in group:
             modules[name].requires_grad_(False)

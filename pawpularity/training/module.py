@@ -99,7 +99,8 @@ class FoldModule(L.LightningModule):
         net.to(memory_format=torch.channels_last)  # faster convolutions on CPUs (~15 %)
 
     def embed(self, x: torch.Tensor, train: bool) -> torch.Tensor:
-        x = x.contiguous(memory_format=torch.channels_last)
+        if x.dim() == 4:  # photos, or a CNN's cached maps (a transformer caches tokens)
+            x = x.contiguous(memory_format=torch.channels_last)
         if self.cached:
             return self.net.embed_from(x, self.cut)
         if train:

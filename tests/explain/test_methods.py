@@ -21,12 +21,13 @@ from pawpularity.explain.base import (
     Target,
     target_value,
 )
+from pawpularity.explain.explainer import Explainer
 from pawpularity.explain.gradcam import gradcam
 from pawpularity.explain.gradcampp import gradcampp
 from pawpularity.explain.methods import METHODS, Rise, SmoothGrad, build, create, parse_methods
 from pawpularity.explain.runtime import EagerScorer
 from pawpularity.explain.vanilla import vanilla
-from pawpularity.models.backbones import gradcam_layer
+from pawpularity.models.backbones import REGISTRY, BackboneSpec, gradcam_layer
 from pawpularity.models.checkpoint import build_model
 from pawpularity.models.config import ModelConfig
 from pawpularity.models.ensemble import FoldEnsemble
@@ -139,3 +140,47 @@ def test_pet_target_is_the_cat_and_dog_probability(ctx: Context, photo: torch.Te
     assert create("rise", masks=9) == Rise(masks=9)
     with pytest.raises(ConfigError, match="no parameter sigma"):
         create("rise", sigma=1.0)
+
+
+def vit_reshape(tensor: torch.Tensor, height: int = 14, width: int = 14) -> torch.Tensor:
+    """pytorch-grad-cam's documented reshape_transform for a ViT (class token dropped)."""
+    result = tensor[:, 1:, :].reshape(tensor.size(0), height, width, tensor.size(2))
+    return result.transpose(2, 3).transpose(1, 2)
+
+
+def swin_reshape(tensor: torch.Tensor, height: int = 7, width: int = 7) -> torch.Tensor:
+    """pytorch-grad-cam's documented reshape_transform for a Swin (its stages are B×h×w×C)."""
+    result = tensor.reshape(tensor.size(0), height, width, tensor.size(-1))
+    return result.transpose(2, 3).transpose(1, 2)
+
+
+@pytest.mark.parametrize(
+    ("backbone", "reshape"),
+    [("vit_tiny_patch16_224", vit_reshape), ("swin_tiny_patch4_window7_224", swin_reshape)],
+)
+def test_transformer_gradcam_equals_pytorch_grad_cam(backbone: str, reshape: object) -> None:
+    ctx = context(backbone, pretrained="none")
+    assert ctx.model is not None
+    x = torch.rand(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    (layer,) = ctx.model.ensemble.layer_modules(ctx.layer)
+    for ours, theirs in [(gradcam, GradCAM), (gradcampp, GradCAMPlusPlus)]:
+        with theirs(
+            model=Column(ctx.model, SCORE_COLUMN), target_layers=[layer], reshape_transform=reshape
+        ) as cam:
+            reference = cam(input_tensor=x, targets=[lambda o: o])[0]
+        assert reference.std() > 0.05
+        mine = ours(ctx, x, SCORE_COLUMN).numpy()
+        assert np.allclose(normalised(mine), reference, atol=1e-4)
+
+
+def test_a_layer_grad_cam_cannot_read_is_one_error_naming_the_methods_that_can(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ctx = context("vit_tiny_patch16_224", pretrained="none")
+    spec = BackboneSpec("vit_tiny_patch16_224", "blocks.11.norm1", layout="nchw")
+    monkeypatch.setitem(REGISTRY, spec.name, spec)
+    assert ctx.model is not None
+    explainer = Explainer(ctx.model, runtime="eager")
+    with pytest.raises(ConfigError, match="use vanilla, smoothgrad, rise") as e:
+        explainer.map("gradcam", torch.rand(1, 3, 224, 224), SCORE_COLUMN)
+    assert "\n" not in str(e.value)

@@ -14,10 +14,15 @@ from pawpularity.errors import WeightsError
 from pawpularity.models import backbones
 from pawpularity.models.backbones import (
     REGISTRY,
+    TOKEN_STEM,
+    BackboneSpec,
+    chain_modules,
     create_backbone,
     feature_chain,
     gradcam_layer,
+    layer_layout,
     preprocessing,
+    share_step,
     stages,
 )
 from tests.conftest import PETS
@@ -57,8 +62,61 @@ def test_every_family_has_stages_and_a_gradcam_layer(name: str) -> None:
         assert torch.allclose(y, model.forward_features(x), atol=1e-5)
 
 
+# Transformers: (name, stages --freeze counts, default Grad-CAM layer, its layout).
+TRANSFORMERS = [
+    ("vit_tiny_patch16_224", 12, "blocks.11.norm1", "tokens"),
+    ("deit_tiny_distilled_patch16_224", 12, "blocks.11.norm1", "tokens"),  # 2 prefix tokens
+    ("beit_base_patch16_224", 12, "blocks.11.norm1", "tokens"),
+    ("eva02_tiny_patch14_224", 12, "blocks.11.norm1", "tokens"),  # rotary embedding per block
+    ("vit_small_patch14_reg4_dinov2", 12, "blocks.11.norm1", "tokens"),  # 4 register tokens
+    ("swin_tiny_patch4_window7_224", 4, "layers.3", "nhwc"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "n_stages", "layer", "layout"), TRANSFORMERS, ids=[t[0] for t in TRANSFORMERS]
+)
+def test_transformers_have_stages_a_gradcam_layer_and_its_layout(
+    name: str, n_stages: int, layer: str, layout: str
+) -> None:
+    model = create_backbone(name, pretrained="none")
+    chain = feature_chain(model)
+    assert chain is not None
+    assert [n for g in stages(model, chain) for n in g] == chain
+    assert len(stages(model, chain)) == n_stages
+    assert gradcam_layer(name, model) == layer and layer_layout(name, model) == layout
+    size = model.pretrained_cfg["input_size"][-1]
+    x = torch.randn(2, 3, size, size)
+    modules = chain_modules(model)
+    with torch.no_grad():
+        y = x
+        for n in chain:
+            y = modules[n](y)
+        assert torch.allclose(y, model.forward_features(x), atol=1e-5)
+
+
+def test_the_token_stem_owns_the_tokens_and_the_patch_embedding() -> None:
+    model = create_backbone("vit_tiny_patch16_224", pretrained="none")
+    stem = chain_modules(model)[TOKEN_STEM]
+    owned = {id(p) for p in stem.parameters()}
+    assert {id(model.cls_token), id(model.pos_embed)} <= owned
+    assert {id(p) for p in model.patch_embed.parameters()} <= owned
+    assert TOKEN_STEM not in dict(model.named_modules())  # not registered: weights load as timm's
+    other = create_backbone("vit_tiny_patch16_224", pretrained="none")
+    share_step(other, TOKEN_STEM, stem)
+    assert other.cls_token is model.cls_token and other.patch_embed is model.patch_embed
+
+
+def test_the_registry_overrides_layer_and_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = create_backbone("vit_tiny_patch16_224", pretrained="none")
+    spec = BackboneSpec("vit_tiny_patch16_224", "blocks.5", layout="nchw")
+    monkeypatch.setitem(REGISTRY, spec.name, spec)
+    assert gradcam_layer(spec.name, model) == "blocks.5"
+    assert layer_layout(spec.name, model) == "nchw"
+
+
 def test_a_model_without_sequential_stages_is_recognised() -> None:
-    assert feature_chain(create_backbone("vit_tiny_patch16_224", pretrained="none")) is None
+    assert feature_chain(create_backbone("crossvit_tiny_240", pretrained="none")) is None
 
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".pth"])

@@ -70,6 +70,22 @@ def test_freeze_policies(policy: str, images: torch.Tensor) -> None:
         )
 
 
+@pytest.mark.parametrize("backbone", ["vit_tiny_patch16_224", "swin_tiny_patch4_window7_224"])
+def test_freeze_counts_a_transformers_blocks(backbone: str) -> None:
+    model = build_model(ModelConfig(backbone=backbone), pretrained="none").eval()
+    cut = apply_freeze(model, "-3")
+    trainable = {n for n, p in model.backbone.named_parameters() if p.requires_grad}
+    last = {"vit_tiny_patch16_224": "blocks.9.", "swin_tiny_patch4_window7_224": "layers.1."}
+    assert {"patch_embed.proj.weight", "cls_token", "pos_embed"}.isdisjoint(trainable)
+    assert any(n.startswith(last[backbone]) for n in trainable)  # the third stage from the end
+    assert not any(n.startswith(("blocks.8.", "layers.0.")) for n in trainable)
+    images = torch.randint(0, 256, (2, 3, 224, 224), dtype=torch.uint8)
+    with torch.no_grad():  # the cached prefix + the rest is the whole model
+        assert torch.allclose(
+            model.embed_from(model.prefix(images, cut), cut), model.embed(images), atol=1e-5
+        )
+
+
 @pytest.mark.parametrize("policy", ["all", "9", "-9"])
 def test_bad_freeze_policies_are_refused(net: PawpularityNet, policy: str) -> None:
     with pytest.raises(ConfigError):

@@ -15,8 +15,10 @@ import pytest
 import pawpularity
 
 PACKAGE = Path(pawpularity.__file__).parent
-# Shared by all layers: the version, the exceptions, atomic files, process settings, notes.
+# Shared by all layers: the version, the exceptions, atomic files, process settings, notes,
+# devices.
 BASE = {
+    "pawpularity.device",
     "pawpularity.errors",
     "pawpularity.files",
     "pawpularity.progress",

@@ -111,18 +111,30 @@ class PhotoRows(Dataset[tuple[int, torch.Tensor, str]]):
 
 
 def photo_loader(
-    photos: Sequence[Photo], size: int, start: int, batch_size: int, workers: int | None = None
+    photos: Sequence[Photo],
+    size: int,
+    start: int,
+    batch_size: int,
+    workers: int | None = None,
+    pin_memory: bool = False,
 ) -> DataLoader[tuple[int, torch.Tensor, str]]:
-    """Batches of (indices, pixels, errors) decoded by worker processes ahead of the model."""
-    workers = default_workers() if workers is None else workers
+    """Batches of (indices, pixels, errors) decoded by worker processes ahead of the model.
+
+    pin_memory: batches for a GPU, in page-locked memory (their copy then overlaps the work);
+    it also gives the default more decoding processes (`default_workers`).
+    """
+    workers = default_workers(accelerated=pin_memory) if workers is None else workers
     return DataLoader(
         PhotoRows(photos, size, start),
         batch_size=batch_size,
         num_workers=workers,
         prefetch_factor=4 if workers else None,
+        pin_memory=pin_memory,
     )
 
 
-def default_workers() -> int:
-    """Decoding processes: one core stays with the model, up to 4 decode."""
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
+def default_workers(accelerated: bool = False) -> int:
+    """Decoding processes: on the CPU one core stays with the model and up to 4 decode; with a
+    GPU doing the model's work every core but one decodes (up to 16), so that it never waits."""
+    cores = os.cpu_count() or 2
+    return max(1, min(16 if accelerated else 4, cores - 1))

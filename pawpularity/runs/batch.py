@@ -2,7 +2,7 @@
 
 `BatchScorer(run)` loads the run once; calling it on a batch — a dict of columns as Ray Data's
 `map_batches` and pandas UDFs hand them over — returns the columns of `predict`'s CSV. Pickling
-keeps only the run's path and runtime: each worker loads the model itself.
+keeps only the run's path, runtime and device: each worker loads the model itself.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ class BatchScorer:
         ``"auto"``, ``"ort"`` or ``"eager"``, as for `pawpularity.load`.
     batch_size
         Photos per forward pass within a batch.
+    device
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:K"``, as for `pawpularity.load`, resolved in
+        each worker: ``"auto"`` takes the GPU the cluster gave the worker, if any.
 
     Examples
     --------
@@ -53,15 +56,29 @@ class BatchScorer:
     ('upload.jpg', True)
     """
 
-    def __init__(self, run: str | Path, runtime: str = "auto", batch_size: int = BATCH_SIZE):
+    def __init__(
+        self,
+        run: str | Path,
+        runtime: str = "auto",
+        batch_size: int = BATCH_SIZE,
+        device: str = "auto",
+    ):
         self.path, self.runtime, self.batch_size = str(run), runtime, batch_size
-        self.run = load_run(self.path, runtime)
+        self.device = device
+        self.run = load_run(self.path, runtime, device=device)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"run": self.path, "runtime": self.runtime, "batch_size": self.batch_size}
+        return {
+            "run": self.path,
+            "runtime": self.runtime,
+            "batch_size": self.batch_size,
+            "device": self.device,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["run"], state["runtime"], state["batch_size"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["run"], state["runtime"], state["batch_size"], state.get("device", "auto")
+        )
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
         photos, names = _photos(batch)

@@ -12,15 +12,23 @@ from pawpularity.runs.engine import Engine
 
 class BlendEngine:
     """Scores with every run, each on photos at its own size: the weighted sum of the scores,
-    the weight-averaged flag probabilities."""
+    the weight-averaged flag probabilities. `device`: where the runs score (photos are resized
+    there)."""
 
-    def __init__(self, engines: Sequence[Engine], weights: Sequence[float]) -> None:
+    def __init__(
+        self,
+        engines: Sequence[Engine],
+        weights: Sequence[float],
+        device: torch.device | None = None,
+    ) -> None:
         self.engines, self.weights = list(engines), torch.tensor(list(weights))
         self.image_size = max(e.image_size for e in self.engines)
+        self.device = device or torch.device("cpu")
 
     def __call__(
         self, pixels: torch.Tensor, flags: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        pixels = pixels.to(self.device, non_blocking=True)
         outs = [e(resized(pixels, e.image_size), flags) for e in self.engines]
         scores = torch.stack([s.double() for s, _ in outs], 1) @ self.weights.double()
         share = self.weights / self.weights.sum().clamp_min(1e-12)

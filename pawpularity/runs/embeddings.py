@@ -26,6 +26,7 @@ from tqdm import tqdm
 from pawpularity.data.dataset import photo_loader, unit_pixels
 from pawpularity.data.photos import collect
 from pawpularity.data.schema import ID, image_path, read_table
+from pawpularity.device import announce, autocast, pin_memory, resolve_device, runtime_for
 from pawpularity.errors import ConfigError, DataError, RunError
 from pawpularity.files import write_csv, write_json
 from pawpularity.models.backbones import create_backbone, embedding_size, input_size, preprocessing
@@ -38,7 +39,7 @@ from pawpularity.runtime import flat_malloc
 EMBEDDINGS, PARTIAL, IDS, META = "embeddings.npy", "embeddings.partial.npy", "ids.csv", "meta.json"
 FLUSH_EVERY = 8  # batches between progress records (a crash loses at most this much work)
 
-Features = Callable[[torch.Tensor], torch.Tensor]  # B×3×S×S pixels in [0, 1] → B×D
+Features = Callable[[torch.Tensor], torch.Tensor]  # B×3×S×S pixels in [0, 1] → B×D (CPU)
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,23 @@ def photos(data: Path) -> tuple[list[str], list[Path]]:
 
 
 def embed(
-    data: Path, out: Path, config: EmbedConfig, runtime: str = "auto", batch_size: int = BATCH_SIZE
+    data: Path,
+    out: Path,
+    config: EmbedConfig,
+    runtime: str = "auto",
+    batch_size: int = BATCH_SIZE,
+    device: str | torch.device = "cpu",
 ) -> Embeddings:
-    """Write the pooled features of every photo of `data` to `out` (continues a partial run)."""
+    """Write the pooled features of every photo of `data` to `out` (continues a partial run).
+
+    device: where the backbone runs (`--device`; on CUDA eager PyTorch under autocast, photos
+    decoded into pinned memory by every core but one).
+    """
     if config.tta not in TTAS:
         raise ConfigError(f"--tta must be one of {', '.join(TTAS)}, not {config.tta!r}")
+    where = resolve_device(device)
+    runtime = runtime_for(where, runtime)
+    check_runtime(runtime)
     ids, paths = photos(Path(data))
     backbone = embedding_backbone(config.backbone, config.pretrained, config.weights)
     mean, std, _ = preprocessing(backbone)
@@ -86,9 +99,10 @@ def embed(
     }
     done = _start(out, meta, ids, paths)
     if done < len(ids):
-        features = features_fn(Embedder(backbone, config.tta == "flip"), size, runtime)
+        announce(device, where)
+        features = features_fn(Embedder(backbone, config.tta == "flip"), size, runtime, where)
         with flat_malloc(isinstance(features, GraphFeatures)):
-            _fill(out, meta, paths, done, features, batch_size)
+            _fill(out, meta, paths, done, features, batch_size, where)
     return load_embeddings(out)
 
 
@@ -129,13 +143,18 @@ def _fill(
     done: int,
     features: Features,
     batch_size: int,
+    device: torch.device | None = None,
 ) -> None:
     """Rows `done`.. written in place with plain file writes (a memory map would hold every
-    written page in the process's memory); ids.csv rewritten only when new errors came."""
+    written page in the process's memory); ids.csv rewritten only when new errors came.
+    Photos travel to `device` as uint8, from pinned memory on a GPU."""
+    device = device or torch.device("cpu")
     start = open_memmap(out / PARTIAL, mode="r").offset  # where row 0 begins
     row_bytes = 4 * int(meta["dim"])
     table = pd.read_csv(out / IDS, dtype=str, keep_default_na=False)
-    loader = photo_loader(paths, meta["image_size"], done, batch_size)
+    loader = photo_loader(
+        paths, meta["image_size"], done, batch_size, pin_memory=pin_memory(device)
+    )
     bar = tqdm(total=len(paths), initial=done, unit="img", desc="embedding", leave=False)
     new_errors = False
     with open(out / PARTIAL, "r+b") as rows:
@@ -143,7 +162,8 @@ def _fill(
             good = [i for i, e in enumerate(errors) if not e]
             block = np.full((len(index), int(meta["dim"])), np.nan, np.float32)
             if good:
-                block[good] = features(unit_pixels(pixels[good])).numpy()
+                chosen = pixels if len(good) == len(errors) else pixels[good]  # stays pinned
+                block[good] = features(unit_pixels(chosen.to(device, non_blocking=True))).numpy()
             rows.seek(start + int(index[0]) * row_bytes)
             rows.write(block.tobytes())
             for i, e in zip(index.tolist(), errors, strict=True):
@@ -169,8 +189,17 @@ def _record(
     write_json(out / META, {**meta, "done": done})
 
 
-def features_fn(embedder: Embedder, size: int, runtime: str = "auto") -> Features:
-    """The embedder on ONNX Runtime (exported once, cached) or eager PyTorch."""
+def features_fn(
+    embedder: Embedder,
+    size: int,
+    runtime: str = "auto",
+    device: torch.device | None = None,
+) -> Features:
+    """The embedder on ONNX Runtime (exported once, cached; CPU only) or eager PyTorch on
+    `device` (channels_last, under autocast where the device has an AUTOCAST dtype). Features
+    come back as float32 CPU tensors."""
+    device = device or torch.device("cpu")
+    runtime = runtime_for(device, runtime)
     check_runtime(runtime)
     if runtime != "eager":
         try:
@@ -183,11 +212,13 @@ def features_fn(embedder: Embedder, size: int, runtime: str = "auto") -> Feature
             if runtime == "ort":
                 raise
             warnings.warn(f"embeddings run on eager PyTorch (slower): {e}", stacklevel=2)
-    fast = embedder.to(memory_format=torch.channels_last)
+    fast = embedder.to(device).to(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def eager(x: torch.Tensor) -> torch.Tensor:
-        return fast(x.contiguous(memory_format=torch.channels_last))
+        x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        with autocast(device):
+            return fast(x).float().cpu()
 
     return eager
 

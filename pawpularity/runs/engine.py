@@ -13,7 +13,11 @@ class Engine(Protocol):
 
     pixels: N×3×S×S, uint8 (0–255) or float in [0, 1], S = `image_size`; flags: N×12 with NaN
     where a flag is unknown, or None when none is known (the run predicts them). Returns (scores
-    N on the 1–100 scale, flag probabilities N×12), each averaged over the folds that score.
+    N on the 1–100 scale, flag probabilities N×12), each averaged over the folds that score, as
+    float CPU tensors whatever the engine runs on.
+
+    An engine may also have a `device` attribute (a torch.device): where it runs, so that a
+    loader can decode its input into pinned memory for a GPU; none means the CPU.
     """
 
     image_size: int

@@ -74,16 +74,23 @@ class FoldHead:
 
 class HeadEngine:
     """The Engine of a head run: embed with each source's backbone, apply the folds' heads,
-    average. Photos come at the largest source size; the others are resized from it."""
+    average. Photos come at the largest source size; the others are resized from it (on
+    `device`, where the backbones run)."""
 
-    def __init__(self, features: list[tuple[Features, int]], heads: list[FoldHead]) -> None:
+    def __init__(
+        self,
+        features: list[tuple[Features, int]],
+        heads: list[FoldHead],
+        device: torch.device | None = None,
+    ) -> None:
         self.features, self.heads = features, heads
         self.image_size = max(size for _, size in features)
+        self.device = device or torch.device("cpu")
 
     def __call__(
         self, pixels: torch.Tensor, flags: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        x = unit_pixels(pixels)
+        x = unit_pixels(pixels.to(self.device, non_blocking=True))
         emb = np.hstack([fn(resized(x, size)).double().numpy() for fn, size in self.features])
         f = None if flags is None else flags.double().numpy()
         scores, probs = zip(*(h.predict(emb, f) for h in self.heads), strict=True)
@@ -100,9 +107,15 @@ def head_embedders(config: dict[str, Any]) -> list[tuple[Embedder, int]]:
 
 
 def load_head_engine(
-    path: Path, config: dict[str, Any], graphs: list[OrtModule] | None, folds: list[int]
+    path: Path,
+    config: dict[str, Any],
+    graphs: list[OrtModule] | None,
+    folds: list[int],
+    device: torch.device | None = None,
 ) -> HeadEngine:
-    """The engine of a head run's `folds`; `graphs`: exported embedders (ONNX Runtime) or None."""
+    """The engine of a head run's `folds`; `graphs`: exported embedders (ONNX Runtime, on the
+    CPU) or None: eager backbones on `device`."""
+    device = device or torch.device("cpu")
     kind, n = config["head"]["head"], int(config["head"]["folds"])
     missing = [k for k in range(n) if not (path / f"fold{k}" / "predictions.csv").is_file()]
     if missing:
@@ -112,8 +125,11 @@ def load_head_engine(
         )
     heads = [FoldHead.load(path / f"fold{k}", kind) for k in folds]
     if graphs is None:
-        features = [(features_fn(e, size, "eager"), size) for e, size in head_embedders(config)]
+        features = [
+            (features_fn(e, size, "eager", device), size) for e, size in head_embedders(config)
+        ]
     else:  # the graphs hold the backbones: only their input sizes are needed
         sizes = [int(s["image_size"]) for s in config["embeddings"].values()]
         features = [(GraphFeatures(g), size) for g, size in zip(graphs, sizes, strict=True)]
-    return HeadEngine(features, heads)
+        device = torch.device("cpu")
+    return HeadEngine(features, heads, device)

@@ -1,7 +1,8 @@
 """Score photos with a run, streaming: one CSV row per photo, written as results come.
 
 Photos are decoded by worker processes ahead of the engine, so memory stays bounded by a few
-batches whatever their number. A photo that cannot be read gets a row with its error and no
+batches whatever their number; for an engine on a GPU into pinned memory, by every core but one,
+so that the GPU does not wait. A photo that cannot be read gets a row with its error and no
 score; the others go on. `--resume` keeps the rows already written and scores the rest.
 """
 
@@ -21,6 +22,7 @@ from tqdm import tqdm
 from pawpularity.data.dataset import Photo, photo_loader
 from pawpularity.data.photos import Item
 from pawpularity.data.schema import FLAGS
+from pawpularity.device import pin_memory
 from pawpularity.errors import DataError
 from pawpularity.runs.config import BATCH_SIZE
 from pawpularity.runs.engine import Engine
@@ -64,8 +66,11 @@ def score_batches(
     workers: int | None = None,
 ) -> Iterator[Scored]:
     """Every photo (a file or a decoded image) scored in batches, in order; flags: per photo its
-    12 known flags (NaN where unknown) or None."""
-    loader = photo_loader(photos, engine.image_size, 0, batch_size, workers)
+    12 known flags (NaN where unknown) or None. Photos for an engine on a GPU (its `device`) are
+    decoded into pinned memory, by more worker processes when `workers` is None."""
+    device = getattr(engine, "device", None)
+    pinned = device is not None and pin_memory(device)
+    loader = photo_loader(photos, engine.image_size, 0, batch_size, workers, pin_memory=pinned)
     for index, pixels, errors in loader:
         rows = index.tolist()
         scores = np.full(len(rows), np.nan, np.float64)
@@ -73,7 +78,8 @@ def score_batches(
         good = [i for i, e in enumerate(errors) if not e]
         if good:
             known = _flags([flags[rows[i]] for i in good]) if flags is not None else None
-            s, p = engine(pixels[good], known)
+            chosen = pixels if len(good) == len(rows) else pixels[good]  # stays pinned
+            s, p = engine(chosen, known)
             scores[good], probs[good] = s.double().numpy(), p.double().numpy()
         yield Scored(rows, scores, probs, list(errors))
 

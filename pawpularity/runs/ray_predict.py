@@ -11,8 +11,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import torch
+
 from pawpularity.data.photos import Item
 from pawpularity.data.schema import FLAGS
+from pawpularity.device import resolve_device, runtime_for
 from pawpularity.errors import ConfigError
 from pawpularity.runs.batch import BatchScorer
 from pawpularity.runs.config import BATCH_SIZE
@@ -43,17 +46,34 @@ def predict_on_ray(
     resume: bool = False,
     overwrite: bool = False,
     inputs: Sequence[Path] = (),
+    device: str = "auto",
 ) -> Summary:
     """Score `items` with `concurrency` actors on the Ray cluster at `address` (None: the one
     this process is connected to, else a new local one) and write `predict`'s CSV to `out`
-    (resume, overwrite, inputs: as for `predict`)."""
+    (resume, overwrite, inputs: as for `predict`).
+
+    device: "cuda" gives each actor a GPU of the cluster (Ray picks which: no "cuda:K"); "auto"
+    and "cpu" score on the actors' CPUs (Ray hides GPUs from actors that asked for none).
+    """
+    spec = device.strip().lower()
+    if spec.startswith("cuda:"):
+        raise ConfigError(f"--engine ray gives each actor a GPU itself: --device cuda, not {spec}")
+    if spec not in ("auto", "cpu", "cuda"):
+        resolve_device(spec)  # the one-line error for a name that is no device
+    if spec == "cuda":
+        runtime_for(torch.device("cuda"), runtime)  # ORT runs on the CPU: a one-line error
     ray = import_ray()
-    load_run(run, runtime)  # a missing or broken run fails here, not in every actor
+    load_run(run, runtime if spec != "cuda" else "eager")  # a broken run fails here, not in actors
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     ray.data.DataContext.get_current().execution_options.preserve_order = True
-    scorer = {"run": str(Path(run).resolve()), "runtime": runtime, "batch_size": batch_size}
+    scorer = {
+        "run": str(Path(run).resolve()),
+        "runtime": runtime,
+        "batch_size": batch_size,
+        "device": spec,
+    }
 
     def rows(todo: list[Item]) -> Iterator[list[list[str]]]:
         scored = ray.data.from_items([_record(it) for it in todo]).map_batches(
@@ -62,6 +82,7 @@ def predict_on_ray(
             batch_size=batch_size,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=concurrency),
+            num_gpus=1 if spec == "cuda" else 0,
         )
         for batch in scored.iter_batches(batch_size=None, batch_format="numpy"):
             yield [

@@ -3,7 +3,8 @@
 Kinds (config.json's "kind"): "net" (network folds, the default), "head" (scikit-learn heads on
 embeddings, `train --head`) and "blend" (a weighted sum of other runs, `blend`). Each scores
 through one `Engine`. With `runtime="auto"` a run that was exported (`pawpularity export`)
-scores on ONNX Runtime; "ort" insists on it, "eager" stays with PyTorch and numpy.
+scores on ONNX Runtime; "ort" insists on it, "eager" stays with PyTorch and numpy. With a CUDA
+`device` networks score in eager PyTorch on the GPU (`pawpularity.device`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import torch
 
+from pawpularity.device import resolve_device, runtime_for
 from pawpularity.errors import ConfigError, RunError
 from pawpularity.models.checkpoint import WEIGHTS_FILE, load_net, read_json
 from pawpularity.models.config import ModelConfig
@@ -38,6 +40,7 @@ class Run:
     runtime: str  # what scores: "eager" or "ort"
     fold: int | None = None  # the one fold that scores; None: all of them, averaged
     _ensemble: FoldEnsemble | None = field(default=None, repr=False)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     @property
     def kind(self) -> str:
@@ -54,20 +57,30 @@ class Run:
         return self.engine(pixels, flags)
 
     def ensemble(self) -> FoldEnsemble:
-        """The eager models of the folds that score (network runs only), loaded once."""
+        """The eager models of the folds that score (network runs only), loaded once, on the
+        run's device."""
         if self._ensemble is None:
             if self.kind != "net":
                 raise ConfigError(f"{self.path} is a {self.kind} run: it has no network models")
-            self._ensemble = _load_ensemble(self.path, self.config, self.fold)
+            self._ensemble = _load_ensemble(self.path, self.config, self.fold).to(self.device)
         return self._ensemble
 
 
-def load_run(path: Path | str, runtime: str = "auto", fold: int | None = None) -> Run:
+def load_run(
+    path: Path | str,
+    runtime: str = "auto",
+    fold: int | None = None,
+    device: str | torch.device = "cpu",
+) -> Run:
     """Load RUN/config.json and every fold it promises (or the runs a blend is made of).
 
     fold: score with that fold's model alone (network and head runs); None averages them all.
+    device: where networks score (`--device`: "cpu", "cuda", "cuda:K" or "auto"); on CUDA in
+    eager PyTorch, so there `runtime` "auto" means eager and "ort" is a ConfigError.
     """
     path = Path(path)
+    where = resolve_device(device)
+    runtime = runtime_for(where, runtime)
     check_runtime(runtime)
     if not path.is_dir():
         raise RunError(f"{path}: no such run folder (make one with `pawpularity train`)")
@@ -80,20 +93,21 @@ def load_run(path: Path | str, runtime: str = "auto", fold: int | None = None) -
     if kind == "blend":
         pairs = [(p, w) for p, w in zip(config["runs"], config["weights"], strict=True) if w > 0]
         pairs = pairs or list(zip(config["runs"], config["weights"], strict=True))
-        runs = [load_run(p, runtime) for p, _ in pairs]
+        runs = [load_run(p, runtime, device=where) for p, _ in pairs]
         used = "ort" if all(r.runtime == "ort" for r in runs) else "eager"
-        engine = BlendEngine([r.engine for r in runs], [w for _, w in pairs])
-        return Run(path, config, engine, used)
+        blend = BlendEngine([r.engine for r in runs], [w for _, w in pairs], where)
+        return Run(path, config, blend, used, device=where)
     folds = list(range(fold_count(config))) if fold is None else [fold]
     if kind == "net":
         _fold_dirs(path, config)  # complete before anything is read from them
     graphs = ort_graphs(path, config, runtime)
     used = "eager" if graphs is None else "ort"
     if kind == "head":
-        return Run(path, config, load_head_engine(path, config, graphs, folds), used, fold)
+        heads = load_head_engine(path, config, graphs, folds, where)
+        return Run(path, config, heads, used, fold, device=where)
     if graphs is None:
         ensemble = _load_ensemble(path, config, fold)
-        return Run(path, config, eager_engine(ensemble), used, fold, ensemble)
+        return Run(path, config, eager_engine(ensemble, where), used, fold, ensemble, where)
     size = int(config["model"]["image_size"])  # checked by read_config
     return Run(path, config, FoldEngine(graphs[0], size, folds), used, fold)
 

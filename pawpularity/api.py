@@ -4,6 +4,7 @@ The command line, the web server and the benchmarks make the same calls::
 
     import pawpularity as paw
     model = paw.load("runs/lite0")                  # any run: folds, head, blend, exported or not
+                                                    # (on a CUDA GPU when there is one)
     table = model.score(["rex.jpg", pil_image])      # scores and flag probabilities, one row each
     cam = model.explain("rex.jpg", method="gradcam") # H×W float32 at the photo's own size
     advice = model.advise("rex.jpg")
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from PIL import Image
 
 from pawpularity.advise import MARGIN
@@ -27,6 +29,7 @@ from pawpularity.advise.photos import advise_photos
 from pawpularity.data.images import load_image, upright_rgb
 from pawpularity.data.photos import Item
 from pawpularity.data.schema import FLAGS
+from pawpularity.device import announce, resolve_device, runtime_for
 from pawpularity.errors import ConfigError
 from pawpularity.explain.explainer import (
     IMAGENET_RUN,
@@ -46,7 +49,12 @@ PhotoLike = str | Path | Image.Image  # a photo file, or an image already decode
 
 
 def load(
-    run: str | Path, *, runtime: str = "auto", fold: int | None = None, seed: int = 0
+    run: str | Path,
+    *,
+    runtime: str = "auto",
+    fold: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "auto",
 ) -> Model:
     """Load a run folder (or ``"imagenet"``, the bare ImageNet backbone) for scoring and maps.
 
@@ -59,10 +67,16 @@ def load(
     runtime
         ``"auto"`` (ONNX Runtime where the run was exported, and for RISE's batched passes),
         ``"ort"`` (insist on it) or ``"eager"`` (PyTorch only), as ``--runtime`` on the CLI.
+        On CUDA models run in eager PyTorch: ``"auto"`` means that and ``"ort"`` is refused.
     fold
         Score and explain with this fold's model alone; ``None`` averages every fold.
     seed
         Seeds RISE's masks, SmoothGrad's noise and the bare backbone's untrained heads.
+    device
+        ``"auto"`` (a CUDA GPU when PyTorch sees one, else the CPU; a note on stderr says
+        which), ``"cpu"``, ``"cuda"`` or ``"cuda:K"``, as ``--device`` on the CLI. On CUDA:
+        channels_last, float16 autocast for scores and RISE's batches, fp32 gradient maps.
+        A device that cannot work here is a ConfigError.
 
     Returns
     -------
@@ -73,14 +87,19 @@ def load(
     --------
     >>> import pawpularity as paw
     >>> model = paw.load(run)
-    >>> model.kind, model.image_size
-    ('net', 64)
+    >>> model.kind, model.image_size, model.device.type
+    ('net', 64, 'cpu')
     """
+    where = resolve_device(device)
+    runtime = runtime_for(where, runtime)
     if str(run) == IMAGENET_RUN:
         if fold is not None:
             raise ConfigError("the bare ImageNet backbone has no folds: drop --fold")
-        return Model(None, runtime=runtime, seed=seed)
-    return Model(load_run(run, runtime, fold), runtime=runtime, seed=seed)
+        model = Model(None, runtime=runtime, seed=seed, device=where)
+    else:
+        model = Model(load_run(run, runtime, fold, where), runtime=runtime, seed=seed)
+    announce(device, where)
+    return model
 
 
 class Model:
@@ -96,10 +115,20 @@ class Model:
         The loaded run (see `load`); ``None`` for the bare ImageNet backbone.
     runtime, seed
         As for `load`.
+    device
+        Where the bare ImageNet backbone runs; a run runs on its own device (`load_run`).
     """
 
-    def __init__(self, run: Run | None, *, runtime: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        run: Run | None,
+        *,
+        runtime: str = "auto",
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+    ) -> None:
         self.run, self.runtime, self.seed = run, runtime, seed
+        self.device = run.device if run is not None else resolve_device(device)
 
     @property
     def kind(self) -> str:
@@ -161,7 +190,7 @@ class Model:
     def explainer(self) -> Explainer:
         """The explainer behind `explain`: gradients, layers and batched passes of this model."""
         if self.run is None:
-            return imagenet_explainer(self.runtime, self.seed)
+            return imagenet_explainer(self.runtime, self.seed, self.device)
         return run_explainer(self.run, self.runtime, self.seed)
 
     def explain(
@@ -209,7 +238,8 @@ class Model:
         """The advisor behind `advise`: this run's engine and explainer, and the bare ImageNet
         backbone that finds the pet."""
         run = self._scoring_run()
-        return Advisor(run.engine, self.explainer, imagenet_explainer("eager", self.seed))
+        pet = imagenet_explainer("eager", self.seed, self.device)
+        return Advisor(run.engine, self.explainer, pet)
 
     def advise(
         self,

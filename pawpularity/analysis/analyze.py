@@ -36,6 +36,7 @@ from pawpularity.analysis.hypotheses import (
 from pawpularity.analysis.outputs import write_common
 from pawpularity.analysis.report import FAMILIES, Report
 from pawpularity.data.schema import FLAGS, ID, TARGET, read_table
+from pawpularity.device import resolve_device
 from pawpularity.errors import DataError
 from pawpularity.files import write_csv, write_json
 
@@ -43,6 +44,7 @@ from pawpularity.files import write_csv, write_json
 def analyze(run_dir: Path, data_dir: Path, out: Path, config: AnalyzeConfig) -> dict[str, Any]:
     """The full analysis of a Kaggle-layout folder with a training run's models."""
     start = time.perf_counter()
+    resolve_device(config.device)  # a device that cannot work fails before any work
     table = read_table(Path(data_dir) / "train.csv")
     flags, effects = flag_effects(table)
     sample = _sample(table, config.max_images, config.seed)
@@ -59,6 +61,7 @@ def analyze(run_dir: Path, data_dir: Path, out: Path, config: AnalyzeConfig) -> 
         config.seed,
         [*best, *worst],
         out / "panels",
+        config.device,
     )
     if explained.photos.empty:
         first = explained.errors[0]["error"] if explained.errors else "no photos"

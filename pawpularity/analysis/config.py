@@ -17,3 +17,4 @@ class AnalyzeConfig:
     seed: int = 0
     examples: int = 3  # best and worst photos shown with their maps
     runtime: str = "auto"
+    device: str = "auto"  # --device: where the models run (a CUDA GPU when there is one)

@@ -34,6 +34,7 @@ from pawpularity.analysis.maps import (
 )
 from pawpularity.data.images import Box, load_image
 from pawpularity.data.schema import ID, TARGET, image_path
+from pawpularity.device import announce, resolve_device
 from pawpularity.errors import ConfigError, RunError
 from pawpularity.explain.base import PET_COLUMN, SCORE_COLUMN, Outputs
 from pawpularity.explain.cue import hits, peak, read_cues
@@ -71,13 +72,16 @@ def oof_folds(run_dir: Path, ids: Sequence[str], n_folds: int) -> list[int]:
     return [fold.get(image_id, k % n_folds) for k, image_id in enumerate(ids)]
 
 
-def fold_explainers(run_dir: Path, runtime: str, seed: int) -> list[Explainer]:
-    """One explainer per fold model of a network run (maps need a network's gradients)."""
-    run = load_run(run_dir, "eager")
+def fold_explainers(
+    run_dir: Path, runtime: str, seed: int, device: str | torch.device = "cpu"
+) -> list[Explainer]:
+    """One explainer per fold model of a network run (maps need a network's gradients), on
+    `device`."""
+    run = load_run(run_dir, "eager", device=device)
     if run.kind != "net":
         raise ConfigError(f"{run_dir} is a {run.kind} run: analyze explains a network run")
     return [
-        Explainer(Outputs(FoldEnsemble([net])), runtime=runtime, seed=seed)
+        Explainer(Outputs(FoldEnsemble([net])), runtime=runtime, seed=seed, device=run.device)
         for net in run.ensemble().members
     ]
 
@@ -91,10 +95,14 @@ def explain_sample(
     seed: int = 0,
     panel_ids: Sequence[str] = (),
     panel_dir: Path | None = None,
+    device: str | torch.device = "cpu",
 ) -> Explained:
-    """Explain every row of `table` (Kaggle columns) with the score maps of `methods`."""
-    explainers = fold_explainers(run_dir, runtime, seed)
-    pets = imagenet_explainer("eager", seed)
+    """Explain every row of `table` (Kaggle columns) with the score maps of `methods`, the
+    models on `device` (`--device`; "auto" says in a note what it picked)."""
+    where = resolve_device(device)
+    explainers = fold_explainers(run_dir, runtime, seed, where)
+    pets = imagenet_explainer("eager", seed, where)
+    announce(device, where)
     pet_method = locator(pets.supports)
     has_cues = (Path(data_dir) / "cues.csv").is_file()
     cues = _cue_rows(data_dir) if has_cues else {}
@@ -120,7 +128,7 @@ def explain_sample(
                 TARGET: float(record[TARGET]),
                 "prediction": float(explainer.outputs(x)[0, SCORE_COLUMN]),
             }
-            pixels = x[0].numpy()
+            pixels = x[0].cpu().numpy()
             small = {}
             for method, saliency in maps.items():
                 row |= _measure(method, saliency, pixels, pet_map)

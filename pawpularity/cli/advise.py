@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pawpularity.advise import MARGIN
-from pawpularity.cli.app import RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
 
 
 @app.command("advise")
@@ -28,6 +28,7 @@ def advise_cmd(
         typer.Option(min=0, help="Score points an edit must gain to be recommended."),
     ] = MARGIN,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
+    device: Annotated[str, DEVICE_OPTION] = "auto",
 ) -> None:
     """Tips and the best scored crop/enhancement per photo: advice.json, best.jpg, compare.png.
 
@@ -35,10 +36,12 @@ def advise_cmd(
     Exit 0 when every photo was advised, 2 when some failed, 1 when none was.
     """
     import pawpularity as paw
+    from pawpularity.advise.evidence import read_effects
     from pawpularity.data.photos import collect
 
-    model = paw.load(run, runtime=runtime)
-    summary = model.advise_photos([i.path for i in collect(paths)], out, evidence, margin)
+    effects = None if evidence is None else read_effects(evidence)  # a bad one fails first
+    model = paw.load(run, runtime=runtime, device=device)
+    summary = model.advise_photos([i.path for i in collect(paths)], out, effects, margin)
     for path, result in summary["photos"].items():
         if "error" in result:
             typer.echo(f"{path}: {result['error']}", err=True)

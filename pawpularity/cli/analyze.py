@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from pawpularity.analysis.config import MAP_METHODS, AnalyzeConfig
-from pawpularity.cli.app import RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
 from pawpularity.errors import ConfigError
 from pawpularity.explain.methods import Rise, described
 
@@ -44,6 +44,7 @@ def analyze_cmd(
     ] = DEFAULTS.seed,
     rise_masks: Annotated[int, typer.Option(min=1, help="RISE masks per photo.")] = Rise.masks,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = DEFAULTS.runtime,
+    device: Annotated[str, DEVICE_OPTION] = DEFAULTS.device,
 ) -> None:
     """Test hypotheses about popular photos with saliency maps and statistics.
 
@@ -68,6 +69,7 @@ def analyze_cmd(
             max_images=max_images,
             seed=seed,
             runtime=runtime,
+            device=device,
         )
         summary = analyze(run, data, out, config)
     report(summary)

@@ -6,13 +6,15 @@ from typing import Annotated
 
 import typer
 
+from pawpularity.device import DEVICE_HELP
 from pawpularity.models.config import RUNTIMES
 from pawpularity.version import __version__
 
 RUNTIME_HELP = (
     f"{', '.join(RUNTIMES)}: ONNX Runtime where it can (an exported run, RISE's batched "
-    "passes), insist on it, or PyTorch only."
+    "passes), insist on it, or PyTorch only. On CUDA (--device) always PyTorch."
 )
+DEVICE_OPTION = typer.Option("--device", help=DEVICE_HELP)  # every command that runs a model
 
 app = typer.Typer(
     help="Predict, explain and improve the appeal of pet adoption photos (PetFinder.my "

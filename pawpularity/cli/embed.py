@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
 from pawpularity.runs.config import BATCH_SIZE, TTAS, EmbedConfig
 
 DEFAULTS = EmbedConfig()
@@ -27,6 +27,7 @@ def embed_cmd(
         str, typer.Option(help=f"{' or '.join(TTAS)}: flip averages with the mirror image.")
     ] = DEFAULTS.tta,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
+    device: Annotated[str, DEVICE_OPTION] = "auto",
     batch_size: Annotated[int, typer.Option(min=1)] = BATCH_SIZE,
     pretrained: Annotated[str, typer.Option(help="imagenet or none.")] = DEFAULTS.pretrained,
     weights: Annotated[
@@ -42,7 +43,7 @@ def embed_cmd(
     from pawpularity.runs.embeddings import embed
 
     config = EmbedConfig(backbone, image_size, tta, pretrained, str(weights) if weights else None)
-    result = embed(data, out, config, runtime, batch_size)
+    result = embed(data, out, config, runtime, batch_size, device)
     failed = sum(1 for e in result.errors if e)
     typer.echo(f"{len(result.ids)} photos × {result.features.shape[1]} features: {out}")
     if failed:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
 from pawpularity.explain.methods import METHODS, Rise, described
 
 METHODS_HELP = f"Comma-separated saliency methods ({described()})."
@@ -46,6 +46,7 @@ def explain_cmd(
         ),
     ] = False,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
+    device: Annotated[str, DEVICE_OPTION] = "auto",
 ) -> None:
     """Saliency maps and their faithfulness: <photo>/<method>.npy|.png, panel.png, summary.json.
 
@@ -59,7 +60,7 @@ def explain_cmd(
 
     chosen = build(parse_methods(methods), Rise(masks=rise_masks))
     config = ExplainConfig(methods=chosen, target=target, sanity=sanity)
-    model = paw.load(run, runtime=runtime, fold=fold, seed=seed)
+    model = paw.load(run, runtime=runtime, fold=fold, seed=seed, device=device)
     summary = model.explain_photos([item.path for item in collect(paths)], out, config)
     for name, m in summary["means"].items():
         typer.echo(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
 from pawpularity.runs.config import BATCH_SIZE
 
 ENGINES = ("local", "ray")
@@ -22,8 +22,12 @@ def predict_cmd(
     out: Annotated[Path, typer.Option("--out", help="CSV to write.")] = Path("preds.csv"),
     batch_size: Annotated[int, typer.Option(min=1)] = BATCH_SIZE,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
+    device: Annotated[str, DEVICE_OPTION] = "auto",
     workers: Annotated[
-        int | None, typer.Option(min=0, help="Photo-decoding processes; default: cores - 1.")
+        int | None,
+        typer.Option(
+            min=0, help="Photo-decoding processes; default: cores - 1 (at most 4; 16 on CUDA)."
+        ),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Keep the rows already in --out, score the rest.")
@@ -61,10 +65,20 @@ def predict_cmd(
         from pawpularity.runs.ray_predict import predict_on_ray
 
         summary = predict_on_ray(
-            run, items, out, address, concurrency, batch_size, runtime, resume, overwrite, inputs
+            run,
+            items,
+            out,
+            address,
+            concurrency,
+            batch_size,
+            runtime,
+            resume,
+            overwrite,
+            inputs,
+            device,
         )
     else:
-        model = paw.load(run, runtime=runtime)
+        model = paw.load(run, runtime=runtime, device=device)
         summary = model.predict(items, out, batch_size, workers, resume, overwrite, inputs)
     typer.echo(f"{summary.scored} scored, {summary.failed} failed: {out}")
     raise typer.Exit(summary.exit_code)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
 
 
 @app.command("serve")
@@ -29,6 +29,7 @@ def serve_cmd(
         ),
     ] = None,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
+    device: Annotated[str, DEVICE_OPTION] = "auto",
     allow_origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -40,6 +41,7 @@ def serve_cmd(
     """The web page (/) and REST API (/api/score, /api/explain, /api/advise; docs at /docs)."""
     import pawpularity as paw
     from pawpularity.advise.evidence import read_effects
+    from pawpularity.device import resolve_device
     from pawpularity.errors import ConfigError
     from pawpularity.runtime import untune_malloc
     from pawpularity.serve.app import create_app
@@ -47,10 +49,11 @@ def serve_cmd(
 
     if results is not None and results.exists() and not results.is_dir():
         raise ConfigError(f"--results {results} is a file: give a folder for the advice files")
+    resolve_device(device)  # a device that cannot work fails before the port is taken
     sock = bind(host, port)  # a port in use fails now, not after the warm-up
     untune_malloc()  # a server's memory must stay flat across requests of every size
     effects = None if evidence is None else read_effects(evidence)
-    model = paw.load(run, runtime=runtime)
+    model = paw.load(run, runtime=runtime, device=device)
     typer.echo("warming up (shipped photos through every model call) ...", err=True)
     with tempfile.TemporaryDirectory(prefix="pawpularity-results-") as temporary:
         folder = results or Path(temporary)

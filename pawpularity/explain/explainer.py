@@ -4,7 +4,9 @@ A network run (or the bare ImageNet backbone) is explained through `Outputs` ove
 every method runs, and maps explain the fold average that is scored. A run without a network to
 differentiate (scikit-learn heads, blends) runs the methods that need only batched scoring
 (RISE) on its engine. The batched scorer — ONNX Runtime when it can, exported once and cached —
-is built the first time a method or a faithfulness curve needs it.
+is built the first time a method or a faithfulness curve needs it. On a GPU the network, the
+photo and RISE's masks live there; gradient maps are computed in fp32, batched passes under
+autocast (`pawpularity.device`); maps and outputs come back on the CPU.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from pawpularity.data.dataset import prepare, unit_pixels
+from pawpularity.device import exact_fp32, resolve_device, runtime_for
 from pawpularity.errors import ConfigError
 from pawpularity.explain.base import Context, Outputs, Scorer, Target
 from pawpularity.explain.gradcam import LayoutError
@@ -37,7 +40,8 @@ IMAGENET_RUN = "imagenet"  # RUN value for the bare default backbone (ImageNet w
 class Explainer:
     """Maps of one model. `outputs`: the differentiable model (None for a run without one, which
     then needs `scorer` and `size`); `runtime` ("auto", "ort", "eager"): what the batched passes
-    run on; `scored`: False for the bare ImageNet backbone, whose heads were never trained."""
+    run on; `scored`: False for the bare ImageNet backbone, whose heads were never trained;
+    `device`: where the model runs (moved there; None: where its weights already are)."""
 
     def __init__(
         self,
@@ -48,7 +52,15 @@ class Explainer:
         scorer: Callable[[], Scorer] | None = None,
         size: int | None = None,
         scored: bool = True,
+        device: str | torch.device | None = None,
     ) -> None:
+        if device is not None:
+            self.device = resolve_device(device)
+        elif outputs is not None:
+            self.device = next(outputs.parameters()).device
+        else:
+            self.device = torch.device("cpu")
+        runtime = runtime_for(self.device, runtime)
         check_runtime(runtime)
         self.runtime, self.seed, self.scored = runtime, seed, scored
         if outputs is None:
@@ -59,7 +71,8 @@ class Explainer:
         else:
             first = outputs.ensemble.members[0]
             layer = gradcam_layer(first.config.backbone, first.backbone)
-            outputs.to(memory_format=torch.channels_last)  # faster convolutions for gradients
+            # channels_last: faster convolutions for gradients
+            outputs.to(self.device).to(memory_format=torch.channels_last)
             make = scorer or (lambda: make_scorer(outputs, runtime))  # exports a contiguous copy
             self.ctx = Context(outputs, layer, make, seed)
             self.size = outputs.ensemble.image_size
@@ -85,16 +98,18 @@ class Explainer:
         return chosen
 
     def tensor(self, photo: Image.Image) -> torch.Tensor:
-        """The photo as the model sees it: squeezed to S×S, pixels in [0, 1], 1×3×S×S."""
-        x = unit_pixels(prepare(photo, self.size)[None])
+        """The photo as the model sees it: squeezed to S×S, pixels in [0, 1], 1×3×S×S, on the
+        model's device."""
+        x = unit_pixels(prepare(photo, self.size)[None].to(self.device))
         return x.contiguous(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def outputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The output row(s) of prepared photos (one forward pass, no batched scorer needed)."""
+        """The output row(s) of prepared photos (one fp32 forward pass, no batched scorer
+        needed), on the CPU."""
         if self.ctx.model is None:
-            return self.scorer(x)
-        return self.ctx.model(x)
+            return self.scorer(x).float().cpu()
+        return self.ctx.model(x.to(self.device)).float().cpu()
 
     def target(self, target: Target | str) -> Target:
         """A target, parsed and checked to exist on this model."""
@@ -114,11 +129,12 @@ class Explainer:
         return parsed.column(self.outputs(x) if parsed.kind == "imagenet" else None)
 
     def map(self, method: Method | str, x: torch.Tensor, column: int) -> torch.Tensor:
-        """The raw S×S map of a prepared photo x (see `tensor`) for one output column."""
+        """The raw S×S map (float32, on the CPU) of a prepared photo x (see `tensor`) for one
+        output column; gradients in true fp32 on a GPU."""
         chosen = self.method(method)
         try:
-            with self.lock:
-                return chosen(self.ctx, x, column).detach().float()
+            with self.lock, exact_fp32(self.device):
+                return chosen(self.ctx, x.to(self.device), column).detach().float().cpu()
         except LayoutError as e:
             others = [n for n, cls in METHODS.items() if not cls.needs.layer]
             raise ConfigError(f"{e}, or use {', '.join(others)}") from None
@@ -150,11 +166,14 @@ class EngineScorer:
 
 
 def run_explainer(run: Run, runtime: str = "auto", seed: int = 0) -> Explainer:
-    """The explainer of a loaded run: its folds' networks, or its engine (heads, blends)."""
+    """The explainer of a loaded run, on the run's device: its folds' networks, or its engine
+    (heads, blends)."""
     if run.kind == "net":
-        return Explainer(Outputs(run.ensemble()), runtime=runtime, seed=seed)
+        return Explainer(Outputs(run.ensemble()), runtime=runtime, seed=seed, device=run.device)
     engine = run.engine
-    return Explainer(None, seed=seed, scorer=lambda: EngineScorer(engine), size=run.image_size)
+    return Explainer(
+        None, seed=seed, scorer=lambda: EngineScorer(engine), size=run.image_size, device=run.device
+    )
 
 
 def imagenet_ensemble(seed: int = 0) -> FoldEnsemble:
@@ -164,14 +183,19 @@ def imagenet_ensemble(seed: int = 0) -> FoldEnsemble:
     return FoldEnsemble([build_model(ModelConfig(), pretrained="imagenet").eval()])
 
 
-def imagenet_explainer(runtime: str = "auto", seed: int = 0) -> Explainer:
+def imagenet_explainer(
+    runtime: str = "auto", seed: int = 0, device: str | torch.device = "cpu"
+) -> Explainer:
     """What ImageNet sees, and where the pet is (the `imagenet` and `pet` targets) in the bare
     default backbone; it has no trained score."""
-    return Explainer(Outputs(imagenet_ensemble(seed)), runtime=runtime, seed=seed, scored=False)
+    outputs = Outputs(imagenet_ensemble(seed))
+    return Explainer(outputs, runtime=runtime, seed=seed, scored=False, device=device)
 
 
 def resize_map(saliency: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
-    """An S×S map resized (bilinear) to `size` = (width, height), as float32."""
+    """An S×S map resized (bilinear) to `size` = (width, height), as float32 on the CPU."""
     w, h = size
-    full = F.interpolate(saliency[None, None], size=(h, w), mode="bilinear", align_corners=False)
-    return full[0, 0].numpy().astype(np.float32)
+    full = F.interpolate(
+        saliency.float()[None, None], size=(h, w), mode="bilinear", align_corners=False
+    )
+    return full[0, 0].cpu().numpy().astype(np.float32)

@@ -81,6 +81,7 @@ def explain_photos(
         "sanity": config.sanity,
         "seed": explainer.seed,
         "runtime": explainer.runtime,
+        "device": str(explainer.device),
         "explained": len(explained),
         "failed": len(images) - len(explained),
         "images": images,

@@ -4,7 +4,9 @@ Each mask is a small s×s Bernoulli(p) grid, bilinearly upsampled to (s+1)·ceil
 S×S at a random shift (the paper's recipe). The map is Σ (y_i − ȳ)·m_i / (N·p): subtracting the
 mean score ȳ (a control variate) leaves the expected map unchanged up to a constant but removes
 most of its variance, so far fewer masks reach the same fidelity. Only the tiny grids and the
-shifts of all N masks are held; full-size masks are built one batch at a time.
+shifts of all N masks are held; full-size masks are built one batch at a time, on the photo's
+device (a GPU builds, scores and sums them without a copy to the CPU). The grids and shifts are
+drawn on the CPU, so a seed gives the same masks on every device.
 """
 
 from __future__ import annotations
@@ -34,22 +36,32 @@ class Masks:
         self.cell = math.ceil(size / grid)
         g = torch.Generator().manual_seed(seed)
         self.grids = (torch.rand((n, 1, grid, grid), generator=g) < p).float()
-        self.shifts = torch.randint(0, self.cell, (n, 2), generator=g).tolist()
+        self.shifts = torch.randint(0, self.cell, (n, 2), generator=g)
+        self._on: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def __len__(self) -> int:
         return len(self.grids)
 
-    def batches(self, batch: int) -> Iterator[torch.Tensor]:
-        up = (self.grids.shape[-1] + 1) * self.cell
+    def batches(self, batch: int, device: torch.device | None = None) -> Iterator[torch.Tensor]:
+        """k×1×S×S float32 masks on `device` (default: the CPU), `batch` at a time."""
+        grids, shifts = self._placed(device or torch.device("cpu"))
+        up = (grids.shape[-1] + 1) * self.cell
+        side = torch.arange(self.size, device=grids.device)
         for start in range(0, len(self), batch):
-            grids = self.grids[start : start + batch]
-            big = F.interpolate(grids, size=(up, up), mode="bilinear", align_corners=False)
-            yield torch.stack(
-                [
-                    big[i, :, dy : dy + self.size, dx : dx + self.size]
-                    for i, (dy, dx) in enumerate(self.shifts[start : start + batch])
-                ]
+            big = F.interpolate(
+                grids[start : start + batch], size=(up, up), mode="bilinear", align_corners=False
             )
+            dy, dx = shifts[start : start + batch].unbind(1)
+            rows = (dy[:, None] + side)[:, :, None]  # k×S×1
+            cols = (dx[:, None] + side)[:, None, :]  # k×1×S
+            k = torch.arange(len(big), device=grids.device)[:, None, None]
+            yield big[k, 0, rows, cols][:, None]  # each mask's S×S window at its shift
+
+    def _placed(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The grids and shifts on `device`, copied there once."""
+        if device not in self._on:
+            self._on[device] = (self.grids.to(device), self.shifts.to(device))
+        return self._on[device]
 
 
 @functools.lru_cache(maxsize=4)
@@ -61,14 +73,15 @@ def cached_masks(n: int, size: int, grid: int, seed: int) -> Masks:
 def rise(
     ctx: Context, x: torch.Tensor, column: int, masks: int, grid: int, batch: int
 ) -> torch.Tensor:
-    """Centred RISE map (S×S, signed) of `column` for one photo x (1×3×S×S in [0, 1])."""
-    size = x.shape[-1]
+    """Centred RISE map (S×S, signed) of `column` for one photo x (1×3×S×S in [0, 1]), on x's
+    device: masks built there, scored by `ctx.scorer` and summed there (in float64)."""
+    size, device = x.shape[-1], x.device
     drawn = cached_masks(masks, size, grid, ctx.seed)
-    weighted = torch.zeros(size * size, dtype=torch.float64)
-    total = torch.zeros(size * size, dtype=torch.float64)
+    weighted = torch.zeros(size * size, dtype=torch.float64, device=device)
+    total = torch.zeros(size * size, dtype=torch.float64, device=device)
     scores = []
-    for m in drawn.batches(batch):
-        y = ctx.scorer(x * m)[:, column].float()
+    for m in drawn.batches(batch, device):
+        y = ctx.scorer(x * m)[:, column].float().to(device)  # ONNX Runtime answers on the CPU
         flat = m.reshape(len(m), -1)
         weighted += (y @ flat).double()
         total += flat.sum(dim=0, dtype=torch.float64)

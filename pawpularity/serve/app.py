@@ -1,8 +1,8 @@
 """The web app: a page for shelter volunteers and a REST API over the library calls the CLI makes.
 
-GET /health; POST /api/score, /api/explain, /api/advise with the photo in the multipart field
-`file`; GET / (the page), /static/* (its files), /results/<id>/* (advice files), /docs and
-/redoc (served from the package: no CDN).
+GET /health (status, version, the device models run on); POST /api/score, /api/explain,
+/api/advise with the photo in the multipart field `file`; GET / (the page), /static/* (its
+files), /results/<id>/* (advice files), /docs and /redoc (served from the package: no CDN).
 Errors are JSON `{"detail": ...}`: 413 upload over MAX_UPLOAD, 415 not a usable image (broken,
 unknown format, decompression bomb), 422 bad parameters, 500 anything unexpected.
 """
@@ -133,7 +133,7 @@ def create_app(
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__}
+        return {"status": "ok", "version": __version__, "device": str(model.device)}
 
     @app.post("/api/score")
     async def score(file: Upload) -> dict[str, Any]:

@@ -126,7 +126,7 @@ def test_head_runs_explain_with_what_needs_no_gradients(tiny_head_run: Path) -> 
     assert saliency.shape == load_image(PHOTO).size[::-1] and np.isfinite(saliency).all()
     with pytest.raises(ConfigError, match=r"gradcam needs a network.*use rise"):
         model.explain(PHOTO, "gradcam")
-    with pytest.raises(ConfigError, match="ImageNet head"):
+    with pytest.raises(ConfigError, match="ImageNet's classifier"):
         model.explain(PHOTO, "rise", target="pet")
 
 

@@ -19,7 +19,7 @@ import torch
 import pawpularity as paw
 from pawpularity import device as D
 from pawpularity.cli import main
-from pawpularity.data.dataset import default_workers, photo_loader, prepare
+from pawpularity.data.dataset import decoded, default_workers, photo_loader, prepare
 from pawpularity.data.images import load_image
 from pawpularity.errors import ConfigError
 from pawpularity.explain.base import SCORE_COLUMN
@@ -130,6 +130,14 @@ def test_gpu_loaders_pin_memory_and_decode_on_more_cores() -> None:
     plain = photo_loader([PHOTO], 32, 0, 4)
     assert not plain.pin_memory and plain.num_workers == default_workers()
     assert D.pin_memory(torch.device("cuda", 0)) and not D.pin_memory(torch.device("cpu"))
+
+
+def test_a_whole_batch_keeps_its_pinned_memory() -> None:
+    pixels = torch.arange(3 * 2).view(3, 2)
+    good, chosen = decoded(pixels, ["", "", ""])
+    assert good == [0, 1, 2] and chosen is pixels  # no copy: a pinned batch stays pinned
+    good, chosen = decoded(pixels, ["", "broken", ""])
+    assert good == [0, 2] and torch.equal(chosen, pixels[[0, 2]])
 
 
 @dataclass

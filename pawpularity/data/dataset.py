@@ -133,6 +133,13 @@ def photo_loader(
     )
 
 
+def decoded(pixels: torch.Tensor, errors: Sequence[str]) -> tuple[list[int], torch.Tensor]:
+    """The rows of a `photo_loader` batch that decoded, and their pixels: the batch itself when
+    all did (so pinned memory stays pinned), else a copy of those rows."""
+    good = [i for i, e in enumerate(errors) if not e]
+    return good, pixels if len(good) == len(errors) else pixels[good]
+
+
 def default_workers(accelerated: bool = False) -> int:
     """Decoding processes: on the CPU one core stays with the model and up to 4 decode; with a
     GPU doing the model's work every core but one decodes (up to 16), so that it never waits."""

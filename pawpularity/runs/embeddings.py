@@ -23,7 +23,7 @@ import torch
 from numpy.lib.format import open_memmap
 from tqdm import tqdm
 
-from pawpularity.data.dataset import photo_loader, unit_pixels
+from pawpularity.data.dataset import decoded, photo_loader, unit_pixels
 from pawpularity.data.photos import collect
 from pawpularity.data.schema import ID, image_path, read_table
 from pawpularity.device import announce, autocast, pin_memory, resolve_device, runtime_for
@@ -159,10 +159,9 @@ def _fill(
     new_errors = False
     with open(out / PARTIAL, "r+b") as rows:
         for b, (index, pixels, errors) in enumerate(loader):
-            good = [i for i, e in enumerate(errors) if not e]
+            good, chosen = decoded(pixels, errors)
             block = np.full((len(index), int(meta["dim"])), np.nan, np.float32)
             if good:
-                chosen = pixels if len(good) == len(errors) else pixels[good]  # stays pinned
                 block[good] = features(unit_pixels(chosen.to(device, non_blocking=True))).numpy()
             rows.seek(start + int(index[0]) * row_bytes)
             rows.write(block.tobytes())

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pawpularity.data.dataset import Photo, photo_loader
+from pawpularity.data.dataset import Photo, decoded, photo_loader
 from pawpularity.data.photos import Item
 from pawpularity.data.schema import FLAGS
 from pawpularity.device import pin_memory
@@ -75,10 +75,9 @@ def score_batches(
         rows = index.tolist()
         scores = np.full(len(rows), np.nan, np.float64)
         probs = np.full((len(rows), len(FLAGS)), np.nan, np.float64)
-        good = [i for i, e in enumerate(errors) if not e]
+        good, chosen = decoded(pixels, errors)
         if good:
             known = _flags([flags[rows[i]] for i in good]) if flags is not None else None
-            chosen = pixels if len(good) == len(rows) else pixels[good]  # stays pinned
             s, p = engine(chosen, known)
             scores[good], probs[good] = s.double().numpy(), p.double().numpy()
         yield Scored(rows, scores, probs, list(errors))

@@ -94,7 +94,9 @@ def test_channels_last_gives_the_same_maps(ctx: Context, photo: torch.Tensor) ->
     fast.model.to(memory_format=torch.channels_last)
     x = photo.contiguous(memory_format=torch.channels_last)
     for a, b in zip(plain, [vanilla(fast, x, 0), gradcam(fast, x, 0)], strict=True):
-        assert torch.allclose(a, b, atol=1e-5)
+        # oneDNN picks other kernels for channels_last (and per CPU): float rounding differs,
+        # so the bound is relative to the map's peak; a mixed-up axis errs by the peak itself.
+        torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-3 * float(a.abs().max()))
 
 
 def test_smoothgrad_is_seeded_and_smoother(ctx: Context, photo: torch.Tensor) -> None:

@@ -28,6 +28,8 @@ from pawpularity.explain.sanity import spearman
 from pawpularity.runs import predict as P
 from pawpularity.runs.engine import Engine
 from pawpularity.runs.run import load_run
+from pawpularity.training import cv
+from pawpularity.training.config import Devices
 from tests.conftest import PETS, TINY_EMBED
 
 PHOTO = PETS / "dog_pug_16.jpg"
@@ -82,6 +84,16 @@ def test_auto_and_cuda_take_the_first_gpu_when_there_is_one() -> None:
     with pytest.raises(ConfigError) as e:
         D.resolve_device("cuda:7")
     assert "has 1 CUDA GPU (cuda:0)" in one_line(e)
+
+
+@pytest.mark.usefixtures("one_gpu")
+def test_training_caches_on_the_gpu_only_when_it_may_train_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert cv._device(Devices()) == cv._device(Devices("gpu")) == "cuda:0"
+    assert cv._device(Devices("cpu")) == "cpu"
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert cv._device(Devices("cuda")) == "cuda:1"
 
 
 @pytest.mark.parametrize("spec", ["tpu", "gpu", "mps", "cuda:x", "cuda:-1", "cpu:1", "", "cuda0"])

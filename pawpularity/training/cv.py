@@ -105,7 +105,7 @@ def train(
     todo = [k for k in range(config.folds) if not (out / f"fold{k}" / "predictions.csv").is_file()]
     prep_seconds = 0.0
     if todo:
-        x, cached = _inputs(template, cut, paths)
+        x, cached = _inputs(template, cut, paths, devices)
         flags = torch.tensor(table[list(FLAGS)].to_numpy(np.float32))
         targets = torch.tensor(table[TARGET].to_numpy(np.float32))
         prep_seconds = time.perf_counter() - start
@@ -134,7 +134,9 @@ def train(
     return summarise(out, table, config.folds, prep_seconds)
 
 
-def _inputs(template: PawpularityNet, cut: int, paths: list[Path]) -> tuple[Any, bool]:
+def _inputs(
+    template: PawpularityNet, cut: int, paths: list[Path], devices: Devices
+) -> tuple[Any, bool]:
     """What training feeds the model: decoded photos, or the cached output of frozen stages.
 
     Photos are decoded once into memory when they fit, else per batch; frozen stages are run
@@ -148,7 +150,7 @@ def _inputs(template: PawpularityNet, cut: int, paths: list[Path]) -> tuple[Any,
     )
     if cut == 0 or cache_bytes(template, cut, len(paths), size) > MEMORY_BUDGET:
         return images, False
-    features = cache_prefix(template.to(_device()), cut, images).cpu()
+    features = cache_prefix(template.to(_device(devices)), cut, images).cpu()
     template.cpu()
     return features, True
 
@@ -176,6 +178,7 @@ def _fit(
         drop_last=len(data.rows) >= 2 * config.batch_size,
         num_workers=workers,
         persistent_workers=workers > 0,
+        pin_memory=_device(devices) != "cpu",  # Lightning copies batches to a GPU non-blocking
         # Its own generator: a loader must not draw from the global RNG, which seeds each epoch.
         generator=torch.Generator().manual_seed(module.seed),
     )
@@ -271,9 +274,11 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def _device() -> str:
-    """This process's device for caching: its own GPU under DDP (LOCAL_RANK), else the CPU."""
-    return f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if torch.cuda.is_available() else "cpu"
+def _device(devices: Devices) -> str:
+    """This process's device for caching: its own GPU under DDP (LOCAL_RANK) when training may
+    use one (`--accelerator auto|gpu|cuda`), else the CPU."""
+    gpu = devices.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    return f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if gpu else "cpu"
 
 
 def is_lead_process() -> bool:

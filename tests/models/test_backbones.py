@@ -69,6 +69,7 @@ TRANSFORMERS = [
     ("beit_base_patch16_224", 12, "blocks.11.norm1", "tokens"),
     ("eva02_tiny_patch14_224", 12, "blocks.11.norm1", "tokens"),  # rotary embedding per block
     ("vit_small_patch14_reg4_dinov2", 12, "blocks.11.norm1", "tokens"),  # 4 register tokens
+    ("vit_base_patch16_clip_224", 12, "blocks.11.norm1", "tokens"),  # CLIP tower: norm_pre
     ("swin_tiny_patch4_window7_224", 4, "layers.3", "nhwc"),
 ]
 

@@ -52,9 +52,18 @@ def data_demo(
     seed: Annotated[
         int, typer.Option("--seed", help="Random seed; same seed, same bytes.")
     ] = DEMO_SEED,
+    full_size: Annotated[
+        bool,
+        typer.Option(
+            "--full-size",
+            help="Photos at the sizes of real adoption photos (720×960 portrait or 960×720 "
+            "landscape JPEGs, quality 90) instead of 256 px high: with --n 9912 a Kaggle-sized "
+            "set, offline.",
+        ),
+    ] = False,
 ) -> None:
     """Build a demo set from the shipped photos, with a planted cue that raises the score."""
     from pawpularity.data.demo import make_demo
 
-    make_demo(data_dir, n=n, seed=seed)
+    make_demo(data_dir, n=n, seed=seed, full_size=full_size)
     typer.echo(f"wrote {n} photos, train.csv and cues.csv to {data_dir}")

@@ -40,9 +40,11 @@ FLAG_RATES = {
     "Blur": 0.07,
 }
 HEIGHT, MIN_WIDTH, MAX_WIDTH = 256, 256, 320
-OBJECT_SIZE = round(0.3 * HEIGHT)  # cue and decoy: square boxes of this side
+# `--full-size`: the sizes of real adoption photos (phone shots), portrait or landscape.
+FULL_SIZES = ((720, 960), (960, 720))
+OBJECT_SHARE = 0.3  # cue and decoy: square boxes of this share of the image height
 MARGIN = 4  # smallest gap between an object and the image edge
-MIN_CENTRE_GAP = 1.5 * OBJECT_SIZE
+MIN_CENTRE_GAP = 1.5  # in object sides
 BASE_SCORE, CUE_EFFECT, NOISE_SD = 25.0, 35.0, 5.0
 JPEG_QUALITY = 90
 SUPERSAMPLE = 4  # objects are drawn this many times larger, then averaged down (anti-aliasing)
@@ -57,9 +59,13 @@ sources.csv names the source photo of every Id.
 """
 
 
-def make_demo(out_dir: Path, n: int = DEMO_PHOTOS, seed: int = DEMO_SEED) -> None:
+def make_demo(
+    out_dir: Path, n: int = DEMO_PHOTOS, seed: int = DEMO_SEED, full_size: bool = False
+) -> None:
     """Write a planted-cue demo set to out_dir: train.csv, train/<Id>.jpg, cues.csv, sources.csv
-    and LICENSES.txt. The same seed gives byte-identical files.
+    and LICENSES.txt. The same seed gives byte-identical files. Photos are HEIGHT high and
+    MIN_WIDTH to MAX_WIDTH wide, or with `full_size` one of FULL_SIZES (as a Kaggle-sized set
+    has them, to prove the real-data path offline).
 
     Files we write are overwritten and nothing else is deleted; a folder whose train.csv was not
     written by make_demo (no cues.csv beside it) is refused. Images are written before the CSVs,
@@ -85,7 +91,7 @@ def make_demo(out_dir: Path, n: int = DEMO_PHOTOS, seed: int = DEMO_SEED) -> Non
     noise = rng.normal(0.0, NOISE_SD, n)
     scores = np.clip(np.rint(BASE_SCORE + CUE_EFFECT * has_cue + noise), 1, 100).astype(int)
 
-    ball, checker = _ball(OBJECT_SIZE), _checker(OBJECT_SIZE)
+    objects: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # ball and checker per side
     decoded: dict[Path, Image.Image] = {}
     boxes = []
     try:
@@ -93,8 +99,12 @@ def make_demo(out_dir: Path, n: int = DEMO_PHOTOS, seed: int = DEMO_SEED) -> Non
         for image_id, source, cue in zip(ids, sources, has_cue, strict=True):
             if source not in decoded:
                 decoded[source] = load_image(source)
-            photo = _vary(decoded[source], rng)
-            cue_box, decoy_box = _place(photo.shape[1], photo.shape[0], rng)
+            photo = _vary(decoded[source], _size(full_size, rng), rng)
+            side = round(OBJECT_SHARE * photo.shape[0])
+            if side not in objects:
+                objects[side] = _ball(side), _checker(side)
+            ball, checker = objects[side]
+            cue_box, decoy_box = _place(photo.shape[1], photo.shape[0], side, rng)
             _paste(photo, checker, decoy_box)
             if cue:
                 _paste(photo, ball, cue_box)
@@ -128,18 +138,26 @@ def make_demo(out_dir: Path, n: int = DEMO_PHOTOS, seed: int = DEMO_SEED) -> Non
         raise DataError(f"{out_dir}: cannot write the demo set ({e})") from e
 
 
-def _vary(photo: Image.Image, rng: np.random.Generator) -> np.ndarray:
-    """A random crop (50-100 % of the area, the output's aspect), flip and colour jitter."""
+def _size(full_size: bool, rng: np.random.Generator) -> tuple[int, int]:
+    """The (width, height) of the next photo."""
+    if full_size:
+        return FULL_SIZES[int(rng.integers(len(FULL_SIZES)))]
+    return int(rng.integers(MIN_WIDTH, MAX_WIDTH + 1)), HEIGHT
+
+
+def _vary(photo: Image.Image, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A random crop (50-100 % of the area, the output's aspect) resized to `size`, flip and
+    colour jitter."""
     w, h = photo.size
-    out_w = int(rng.integers(MIN_WIDTH, MAX_WIDTH + 1))
-    aspect = out_w / HEIGHT
+    out_w, out_h = size
+    aspect = out_w / out_h
     area = rng.uniform(0.5, 1.0) * w * h
     crop_w, crop_h = np.sqrt(area * aspect), np.sqrt(area / aspect)
     shrink = min(1.0, w / crop_w, h / crop_h)  # keep the crop inside the photo
     crop_w, crop_h = crop_w * shrink, crop_h * shrink
     x0, y0 = rng.uniform(0, w - crop_w), rng.uniform(0, h - crop_h)
     box = (x0, y0, x0 + crop_w, y0 + crop_h)
-    im = photo.resize((out_w, HEIGHT), Image.Resampling.LANCZOS, box=box)
+    im = photo.resize(size, Image.Resampling.LANCZOS, box=box)
     a = np.asarray(im, dtype=np.float32)
     if rng.random() < 0.5:
         a = a[:, ::-1]
@@ -158,14 +176,14 @@ def _gray(a: np.ndarray) -> np.ndarray:
 
 
 def _place(
-    width: int, height: int, rng: np.random.Generator
+    width: int, height: int, s: int, rng: np.random.Generator
 ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
-    """Cue and decoy boxes (x0, y0, x1, y1), inside the margins, centres far enough apart."""
-    s = OBJECT_SIZE
+    """Cue and decoy boxes (x0, y0, x1, y1) of side s, inside the margins, centres at least
+    MIN_CENTRE_GAP sides apart."""
     while True:
         xs = rng.integers(MARGIN, width - MARGIN - s + 1, 2)
         ys = rng.integers(MARGIN, height - MARGIN - s + 1, 2)
-        if np.hypot(xs[0] - xs[1], ys[0] - ys[1]) >= MIN_CENTRE_GAP:
+        if np.hypot(xs[0] - xs[1], ys[0] - ys[1]) >= MIN_CENTRE_GAP * s:
             x0, x1 = xs.tolist()
             y0, y1 = ys.tolist()
             return (x0, y0, x0 + s, y0 + s), (x1, y1, x1 + s, y1 + s)

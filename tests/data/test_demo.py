@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pawpularity.data.demo import CUE_EFFECT, FLAG_RATES, MARGIN, PHOTOS_DIR, make_demo
+from pawpularity.data.demo import (
+    CUE_EFFECT,
+    FLAG_RATES,
+    FULL_SIZES,
+    HEIGHT,
+    MARGIN,
+    PHOTOS_DIR,
+    make_demo,
+)
 from pawpularity.data.images import IMAGE_SUFFIXES
 from pawpularity.data.schema import FLAGS, TARGET, TRAIN_COLUMNS, read_table
 from pawpularity.errors import DataError
@@ -30,6 +38,13 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "set"
     make_demo(out, n=12, seed=3)
+    return out
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("full") / "set"
+    make_demo(out, n=8, seed=1, full_size=True)
     return out
 
 
@@ -79,7 +94,22 @@ def test_exactly_half_carry_the_cue_and_all_the_decoy(demo: Path) -> None:
             assert r["x0"] == r["y0"] == r["x1"] == r["y1"] == ""
 
 
-def test_boxes_inside_apart_and_square(demo: Path) -> None:
+def _sizes(root: Path) -> set[tuple[int, int]]:
+    sizes = set()
+    for p in (root / "train").iterdir():
+        with Image.open(p) as im:
+            sizes.add(im.size)
+    return sizes
+
+
+def test_photos_have_the_demo_or_the_real_sizes(demo: Path, full: Path) -> None:
+    assert {h for _, h in _sizes(demo)} == {HEIGHT}
+    assert _sizes(full) == set(FULL_SIZES)  # portrait and landscape, nothing else
+
+
+@pytest.mark.parametrize("name", ["demo", "full"])
+def test_boxes_inside_apart_and_square(name: str, request: pytest.FixtureRequest) -> None:
+    demo = request.getfixturevalue(name)
     for r in _rows(demo / "cues.csv"):
         with Image.open(demo / "train" / f"{r['Id']}.jpg") as im:
             w, h = im.size
@@ -96,7 +126,9 @@ def test_boxes_inside_apart_and_square(demo: Path) -> None:
             assert gap >= 1.5 * (a1 - a0)
 
 
-def test_cue_is_orange_and_decoy_is_a_checker(demo: Path) -> None:
+@pytest.mark.parametrize("name", ["demo", "full"])
+def test_cue_is_orange_and_decoy_is_a_checker(name: str, request: pytest.FixtureRequest) -> None:
+    demo = request.getfixturevalue(name)
     for r in _rows(demo / "cues.csv"):
         a = np.asarray(Image.open(demo / "train" / f"{r['Id']}.jpg"), dtype=float)
         decoy = a[int(r["dy0"]) : int(r["dy1"]), int(r["dx0"]) : int(r["dx1"])].mean(axis=2)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
-from pawpularity.runs.config import BATCH_SIZE, TTAS, EmbedConfig
+from pawpularity.runs.config import BATCH_SIZE, FEATURES, TTAS, EmbedConfig
 
 DEFAULTS = EmbedConfig()
 
@@ -26,6 +26,13 @@ def embed_cmd(
     tta: Annotated[
         str, typer.Option(help=f"{' or '.join(TTAS)}: flip averages with the mirror image.")
     ] = DEFAULTS.tta,
+    features: Annotated[
+        str,
+        typer.Option(
+            help=f"{', '.join(FEATURES)}: the pooled embedding, the 1000 ImageNet logits (the "
+            "1st-place Kaggle recipe's SVR input), or both side by side."
+        ),
+    ] = DEFAULTS.features,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
     device: Annotated[str, DEVICE_OPTION] = "auto",
     batch_size: Annotated[int, typer.Option(min=1)] = BATCH_SIZE,
@@ -34,15 +41,18 @@ def embed_cmd(
         Path | None, typer.Option(help="Backbone weights: .safetensors or a PyTorch state dict.")
     ] = None,
 ) -> None:
-    """Pooled backbone features of every photo, for `train --head svr|ridge`.
+    """Backbone features of every photo, for `train --head svr|ridge`.
 
-    Streams in batches; run the same command again to finish an interrupted one. A photo that
-    cannot be read gets a NaN row and its error in ids.csv. Exit 0 when every photo was
-    embedded, 2 when some failed, 1 when none was.
+    A backbone with an ImageNet classifier also gives each photo's species, p(dog) / (p(cat) +
+    p(dog)) (species.npy, for `train --extra species`). Streams in batches; run the same command
+    again to finish an interrupted one. A photo that cannot be read gets a NaN row and its error
+    in ids.csv. Exit 0 when every photo was embedded, 2 when some failed, 1 when none was.
     """
     from pawpularity.runs.embeddings import embed
 
-    config = EmbedConfig(backbone, image_size, tta, pretrained, str(weights) if weights else None)
+    config = EmbedConfig(
+        backbone, image_size, tta, pretrained, str(weights) if weights else None, features
+    )
     result = embed(data, out, config, runtime, batch_size, device)
     failed = sum(1 for e in result.errors if e)
     typer.echo(f"{len(result.ids)} photos × {result.features.shape[1]} features: {out}")

@@ -67,6 +67,13 @@ def train_cmd(
     no_flags: Annotated[
         bool, typer.Option("--no-flags", help="--head svr|ridge: leave the 12 flags out.")
     ] = False,
+    extra: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="--head svr|ridge: a column joining the features (repeatable): species, "
+            "p(dog) vs cat from the ImageNet classifier of the embeddings' backbone."
+        ),
+    ] = None,
     accelerator: Annotated[
         str, typer.Option(help="auto, cpu, gpu, ... (Lightning).")
     ] = LAYOUT.accelerator,
@@ -86,13 +93,16 @@ def train_cmd(
     """
     from pawpularity.errors import ConfigError
 
-    if head == "net" and embeddings:
-        raise ConfigError(f"--embeddings feed --head {'|'.join(HEAD_KINDS)}; add one of those")
+    if head == "net" and (embeddings or extra):
+        raise ConfigError(
+            f"--embeddings and --extra feed --head {'|'.join(HEAD_KINDS)}; add one of those"
+        )
     if head != "net":
         from pawpularity.training.head_cv import train_head
 
         head_config = HeadConfig(head, folds, seed, flags=not no_flags)
-        _report(train_head(data_dir, embeddings or [], out, head_config, resume=resume), out)
+        metrics = train_head(data_dir, embeddings or [], out, head_config, resume, extra or [])
+        _report(metrics, out)
         return
 
     model = ModelConfig(backbone=backbone, image_size=image_size, loss=loss)

@@ -21,7 +21,7 @@ from torch import nn
 
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import ConfigError
-from pawpularity.models.backbones import has_imagenet_head
+from pawpularity.models.backbones import PET_CLASSES, has_imagenet_head
 
 if TYPE_CHECKING:
     from pawpularity.models.ensemble import FoldEnsemble
@@ -30,8 +30,6 @@ SCORE_COLUMN = 0
 FLAG_COLUMNS = range(1, 1 + len(FLAGS))
 IMAGENET_OFFSET = 1 + len(FLAGS)
 PET_COLUMN = IMAGENET_OFFSET + 1000
-# ImageNet's dog breeds (151–268) and domestic cats (281–285).
-PET_CLASSES = [*range(151, 269), *range(281, 286)]
 
 
 class Outputs(nn.Module):

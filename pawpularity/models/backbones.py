@@ -109,6 +109,11 @@ def input_size(model: TimmModel, requested: int | None = None) -> int:
     return int(requested) if requested else preprocessing(model)[2]
 
 
+# ImageNet's dog breeds and domestic cats (what `--target pet` and the species feature read).
+DOG_CLASSES, CAT_CLASSES = range(151, 269), range(281, 286)
+PET_CLASSES = [*DOG_CLASSES, *CAT_CLASSES]
+
+
 def has_imagenet_head(model: TimmModel) -> bool:
     """Whether the model keeps a 1000-class ImageNet classifier (what `--target imagenet|pet`
     read); self-supervised and ImageNet-22k checkpoints have none or another."""

@@ -13,6 +13,9 @@ HEAD_KINDS = ("svr", "ridge")  # the scikit-learn heads of a head run (`train --
 MAX_FOLDS = 100
 BATCH_SIZE = 32  # photos per forward pass when scoring and embedding
 TTAS = ("none", "flip")  # embeddings of the photo, or the mean with its mirror image
+# What `embed` writes per photo: pooled features, the 1000 ImageNet logits, or both side by side.
+FEATURES = ("pooled", "logits", "both")
+EXTRAS = ("species",)  # columns `train --head --extra` adds: p(dog) vs cat from the ImageNet head
 
 
 @dataclass(frozen=True)
@@ -22,3 +25,4 @@ class EmbedConfig:
     tta: str = "none"
     pretrained: str = "imagenet"
     weights: str | None = None
+    features: str = FEATURES[0]

@@ -1,12 +1,15 @@
 """scikit-learn heads of a `--head` run, as plain arrays applied with numpy, and their engine.
 
 A fitted head (`training.heads.fit_head`) is a handful of arrays (scaler, coefficients or support
-vectors, the flag model) saved as safetensors: nothing is ever unpickled. The flags join the
-features; a photo without flags gets those predicted from its embedding (logistic models).
+vectors, the flag model) saved as safetensors: nothing is ever unpickled. The features are each
+embeddings source's rows side by side (`--extra species`: the species column right after its
+source's); the flags join them; a photo without flags gets those predicted from its embedding
+(logistic models).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,18 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 from pawpularity.data.dataset import unit_pixels
-from pawpularity.errors import RunError
+from pawpularity.errors import ConfigError, RunError
 from pawpularity.files import atomic
 from pawpularity.models.embedder import Embedder, resized
 from pawpularity.models.onnx import OrtModule
-from pawpularity.runs.embeddings import Features, GraphFeatures, embedding_backbone, features_fn
+from pawpularity.runs.config import EXTRAS, EmbedConfig
+from pawpularity.runs.embeddings import (
+    Features,
+    GraphFeatures,
+    embedding_backbone,
+    features_fn,
+    make_embedder,
+)
 
 HEAD_FILE = "head.safetensors"
 
@@ -97,12 +107,35 @@ class HeadEngine:
         return torch.from_numpy(np.mean(scores, 0)), torch.from_numpy(np.mean(probs, 0))
 
 
+def species_source(sources: Sequence[dict[str, Any]], extra: Sequence[str]) -> int | None:
+    """Which embeddings source's species column joins the features: the first that has one,
+    when `extra` asks for it (a ConfigError when none has; None when not asked)."""
+    unknown = [e for e in extra if e not in EXTRAS]
+    if unknown:
+        raise ConfigError(f"--extra must be one of {', '.join(EXTRAS)}, not {unknown[0]!r}")
+    if "species" not in extra:
+        return None
+    having = [i for i, s in enumerate(sources) if s.get("species")]
+    if not having:
+        names = ", ".join(str(s["backbone"]) for s in sources)
+        raise ConfigError(
+            "--extra species needs embeddings made by a backbone with ImageNet's classifier "
+            f"(its cat and dog classes), not {names}"
+        )
+    return having[0]
+
+
 def head_embedders(config: dict[str, Any]) -> list[tuple[Embedder, int]]:
-    """A head run's embedders (backbone + TTA) and their input sizes, in feature order."""
+    """A head run's embedders (backbone, TTA, features, species) and their input sizes, in
+    feature order."""
+    sources = list(config["embeddings"].values())
+    species = species_source(sources, config.get("extra", []))
     out = []
-    for source in config["embeddings"].values():
+    for i, source in enumerate(sources):
         backbone = embedding_backbone(source["backbone"], source["pretrained"], source["weights"])
-        out.append((Embedder(backbone, source["tta"] == "flip"), int(source["image_size"])))
+        features = source.get("features", EmbedConfig.features)  # runs made before --features
+        embedder = make_embedder(backbone, source["tta"], features, i == species)
+        out.append((embedder, int(source["image_size"])))
     return out
 
 

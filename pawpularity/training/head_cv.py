@@ -3,7 +3,7 @@
 The run folder is laid out as for the network heads (cv.py): config.json (kind "head"),
 folds.csv (the same leak-free folds), fold<k>/head.safetensors, fold<k>/predictions.csv,
 oof.csv, metrics.json. Scoring new photos (`runs.heads`) re-embeds them with each source's
-backbone.
+backbone, features and species, as recorded in config.json.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
 from pawpularity.errors import ConfigError, DataError
 from pawpularity.runs.config import HEAD_KINDS
 from pawpularity.runs.embeddings import load_embeddings
-from pawpularity.runs.heads import FoldHead
+from pawpularity.runs.heads import FoldHead, species_source
 from pawpularity.training.config import HeadConfig
 from pawpularity.training.heads import fit_head, params
 from pawpularity.training.runfolder import (
@@ -35,7 +35,16 @@ from pawpularity.training.runfolder import (
 from pawpularity.version import __version__
 
 # What a run keeps of each embeddings folder's meta.json: enough to embed new photos alike.
-SOURCE_KEYS = ("backbone", "pretrained", "weights", "image_size", "tta", "dim")
+SOURCE_KEYS = (
+    "backbone",
+    "pretrained",
+    "weights",
+    "image_size",
+    "tta",
+    "features",
+    "species",
+    "dim",
+)
 
 
 def train_head(
@@ -44,8 +53,12 @@ def train_head(
     out: Path,
     config: HeadConfig,
     resume: bool = False,
+    extra: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Fit one head per fold on the embeddings of DATA's photos; metrics as for `train`."""
+    """Fit one head per fold on the embeddings of DATA's photos; metrics as for `train`.
+
+    extra: columns that join the features (`--extra species`), recorded in config.json.
+    """
     start = time.perf_counter()
     if config.head not in HEAD_KINDS:
         raise ConfigError(
@@ -56,8 +69,8 @@ def train_head(
     table = read_table(Path(data_dir) / "train.csv")
     paths = [image_path(data_dir, i) for i in table[ID]]
     check_present(paths)
-    x, sources = _features(list(table[ID]), embeddings)
-    start_run(out, _wanted(data_dir, config, sources), resume)
+    x, sources = _features(list(table[ID]), embeddings, extra)
+    start_run(out, _wanted(data_dir, config, sources, extra), resume)
     folds = run_folds(out, table, paths, config.folds, config.seed)
     groups = near_duplicate_groups(paths)
     flags = table[list(FLAGS)].to_numpy(np.float64)
@@ -91,11 +104,15 @@ def train_head(
     return summarise(out, table, config.folds, prep_seconds, {"head_params": chosen})
 
 
-def _features(ids: list[str], dirs: Sequence[Path]) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """The embeddings of `ids`, side by side over the folders, and each folder's description."""
+def _features(
+    ids: list[str], dirs: Sequence[Path], extra: Sequence[str]
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """The embeddings of `ids`, side by side over the folders (the species column of `extra`
+    right after its folder's), and each folder's description."""
     blocks, sources = [], []
-    for d in dirs:
-        e = load_embeddings(Path(d))
+    folders = [load_embeddings(Path(d)) for d in dirs]
+    species = species_source([e.meta for e in folders], extra)
+    for k, (d, e) in enumerate(zip(dirs, folders, strict=True)):
         where = {i: r for r, i in enumerate(e.ids)}
         missing = [i for i in ids if i not in where]
         if missing:
@@ -103,7 +120,10 @@ def _features(ids: list[str], dirs: Sequence[Path]) -> tuple[np.ndarray, list[di
                 f"{d}: {len(missing)} of {len(ids)} Ids of train.csv have no embedding, e.g. "
                 f"{missing[0]} (embed the same DATA folder)"
             )
-        block = np.asarray(e.features[[where[i] for i in ids]], np.float64)
+        rows = [where[i] for i in ids]
+        block = np.asarray(e.features[rows], np.float64)
+        if k == species and e.species is not None:
+            block = np.hstack([block, np.asarray(e.species[rows], np.float64)[:, None]])
         broken = [ids[r] for r in np.flatnonzero(~np.isfinite(block).all(1))]
         if broken:
             raise DataError(
@@ -115,12 +135,15 @@ def _features(ids: list[str], dirs: Sequence[Path]) -> tuple[np.ndarray, list[di
     return np.hstack(blocks), sources
 
 
-def _wanted(data_dir: Path, config: HeadConfig, sources: list[dict[str, Any]]) -> dict[str, Any]:
+def _wanted(
+    data_dir: Path, config: HeadConfig, sources: list[dict[str, Any]], extra: Sequence[str]
+) -> dict[str, Any]:
     return {
         "pawpularity": __version__,
         "kind": "head",
         "data": str(Path(data_dir).resolve()),
         "head": asdict(config),
+        "extra": list(extra),
         "embeddings": {str(i): s for i, s in enumerate(sources)},
         "flags": list(FLAGS),
     }

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from pawpularity.cli import app
 from pawpularity.data.schema import read_table
-from pawpularity.errors import DataError, RunError
+from pawpularity.errors import ConfigError, DataError, RunError
+from pawpularity.models.backbones import CAT_CLASSES, DOG_CLASSES
 from pawpularity.models.embedder import Embedder
 from pawpularity.runs import embeddings as E
 from pawpularity.runs.config import EmbedConfig
@@ -27,7 +28,7 @@ def test_layout_and_features(tiny_embeddings: Path, tiny_demo: Path) -> None:
     assert e.features.shape == (16, 1280) and np.isfinite(e.features).all()
     assert e.meta["backbone"] == "tf_efficientnet_lite0" and e.meta["image_size"] == 64
     assert e.meta["mean"] == [0.5] * 3 and e.meta["tta"] == "none"
-    assert not (tiny_embeddings / E.PARTIAL).exists()
+    assert not (tiny_embeddings / E.partial(E.EMBEDDINGS)).exists()
     # Row i is the pooled feature of photo i, as the backbone computes it.
     from pawpularity.data.dataset import load_prepared
 
@@ -118,7 +119,90 @@ def test_garbled_folders_are_clear_errors(tiny_embeddings: Path, tmp_path: Path)
 
 def test_onnx_runtime_matches_eager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAWPULARITY_CACHE", str(tmp_path))
-    embedder = Embedder(E.embedding_backbone("tf_efficientnet_lite0", "none", None), tta=True)
+    backbone = E.embedding_backbone("tf_efficientnet_lite0", "none", None)
+    embedder = E.make_embedder(backbone, "flip", "both", species=True)
     x = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     ort, eager = E.features_fn(embedder, 64, "ort")(x), E.features_fn(embedder, 64, "eager")(x)
-    assert ort.shape == (3, 1280) and torch.allclose(ort, eager, atol=1e-3)
+    assert ort.shape == (3, 1280 + 1000 + 1) and torch.allclose(ort, eager, atol=1e-3)
+    # a graph is cached per kind of rows: the pooled embedder gets its own
+    pooled = E.features_fn(E.make_embedder(backbone, "flip", "pooled", False), 64, "ort")(x)
+    assert torch.allclose(pooled, ort[:, :1280], atol=1e-3)
+
+
+def _timm_rows(tiny_demo: Path, ids: list[str], flip: bool) -> tuple[torch.Tensor, ...]:
+    """(pooled, logits, species) of photos 0 and 3 straight from timm's model (its own
+    forward), averaged with the mirror image if `flip`."""
+    from pawpularity.data.dataset import load_prepared
+
+    x = torch.stack([load_prepared(tiny_demo / "train" / f"{ids[i]}.jpg", 64) for i in (0, 3)])
+    x = (x.float() / 255 - 0.5) / 0.5
+    model = E.embedding_backbone("tf_efficientnet_lite0", "none", None)
+    views = [x, x.flip(-1)] if flip else [x]
+    with torch.no_grad():
+        pooled = sum(model.forward_head(model.forward_features(v), pre_logits=True) for v in views)
+        logits = [model(v) for v in views]
+    probs = [p.softmax(1) for p in logits]
+    dog = [p[:, list(DOG_CLASSES)].sum(1) for p in probs]
+    cat = [p[:, list(CAT_CLASSES)].sum(1) for p in probs]
+    species = sum(d / (d + c) for d, c in zip(dog, cat, strict=True))
+    n = len(views)
+    return pooled / n, sum(logits) / n, species / n  # type: ignore[return-value]
+
+
+def test_logits_and_both_are_the_imagenet_classifier_output(
+    tiny_demo: Path, tiny_embeddings: Path, tmp_path: Path
+) -> None:
+    args = ["embed", str(tiny_demo), "--image-size", "64", "--pretrained", "none"]
+    for features, tta in (("both", "none"), ("logits", "flip")):
+        out = tmp_path / features
+        cli = [*args, "--out", str(out), "--features", features, "--tta", tta, "--runtime", "eager"]
+        result = CliRunner().invoke(app, cli)
+        assert result.exit_code == 0, result.output
+        e = E.load_embeddings(out)
+        assert e.meta["features"] == features and e.meta["species"] is True
+        pooled, logits, species = _timm_rows(tiny_demo, e.ids, flip=tta == "flip")
+        rows = e.features[[0, 3]]
+        if features == "both":
+            assert e.features.shape == (16, 1280 + 1000)
+            assert np.allclose(rows[:, :1280], pooled.numpy(), atol=1e-4)
+            # the pooled half is what --features pooled wrote
+            assert np.allclose(e.features[:, :1280], E.load_embeddings(tiny_embeddings).features)
+        else:
+            assert e.features.shape == (16, 1000)
+        assert np.allclose(rows[:, -1000:], logits.numpy(), atol=1e-4)
+        assert e.species is not None and ((e.species >= 0) & (e.species <= 1)).all()
+        assert np.allclose(e.species[[0, 3]], species.numpy(), atol=1e-5)
+
+
+def test_species_tells_cats_from_dogs(tmp_path: Path) -> None:
+    """The ImageNet Lite0 head on the shipped photos: measured mean species 0.999 for the 25 dogs
+    (none below 0.99), 0.114 for the 25 cats (2 above 0.5)."""
+    e = E.embed(PETS, tmp_path / "emb", EmbedConfig("tf_efficientnet_lite0"), "eager")
+    assert e.species is not None and ((e.species >= 0) & (e.species <= 1)).all()
+    dogs = np.array([i.startswith("dog_") for i in e.ids])
+    cats = np.array([i.startswith("cat_") for i in e.ids])
+    assert dogs.sum() == cats.sum() == 25
+    assert e.species[dogs].mean() > 0.9 and e.species[cats].mean() < 0.3
+    assert ((e.species > 0.5) == dogs).mean() >= 0.9
+
+
+def test_a_backbone_without_imagenet_head_is_one_line(tiny_demo: Path, tmp_path: Path) -> None:
+    headless = ["--backbone", "eva02_tiny_patch14_224", "--pretrained", "none"]
+    emb = tmp_path / "emb"
+    base = ["embed", str(tiny_demo), "--out", str(emb), *headless, "--runtime", "eager"]
+    for features in ("logits", "both"):
+        result = CliRunner().invoke(app, [*base, "--features", features])
+        assert isinstance(result.exception, ConfigError), result.output
+        message = str(result.exception)
+        assert "no 1000-class ImageNet classifier" in message and "\n" not in message
+    assert not emb.exists()
+    result = CliRunner().invoke(app, [*base])  # pooled features: no species, no error
+    assert result.exit_code == 0, result.output
+    e = E.load_embeddings(emb)
+    assert e.species is None and not (emb / E.SPECIES).exists()
+    train = ["train", str(tiny_demo), "--head", "ridge", "--embeddings", str(emb), "--folds", "2"]
+    result = CliRunner().invoke(app, [*train, "--out", str(tmp_path / "r"), "--extra", "species"])
+    assert isinstance(result.exception, ConfigError), result.output
+    message = str(result.exception)
+    assert "--extra species needs" in message and "eva02" in message and "\n" not in message
+    assert not (tmp_path / "r").exists()

@@ -69,7 +69,10 @@ def test_interrupted_embedding_resumes_to_the_same_rows(
         E.load_embeddings(out)
     monkeypatch.setattr(E, "features_fn", real)
     again = E.embed(tiny_demo, out, TINY_EMBED, runtime="eager", batch_size=4)
-    assert np.allclose(again.features, E.load_embeddings(tiny_embeddings).features, atol=1e-5)
+    whole = E.load_embeddings(tiny_embeddings)
+    assert np.allclose(again.features, whole.features, atol=1e-5)
+    assert again.species is not None and whole.species is not None
+    assert np.allclose(again.species, whole.species, atol=1e-5)
 
 
 def test_other_settings_are_refused(tiny_demo: Path, tiny_embeddings: Path, tmp_path: Path) -> None:

@@ -132,3 +132,71 @@ def test_embeddings_without_a_head_is_a_clear_error(tiny_demo: Path, tiny_embedd
     args = ["train", str(tiny_demo), "--out", "r", "--embeddings", str(tiny_embeddings)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code != 0 and "--head svr|ridge" in str(result.exception)
+
+
+def _train_and_predict(data: Path, emb: Path, run: Path, *options: str) -> pd.DataFrame:
+    """`train --head svr` with `options`, then `predict` with the run on the shipped photos."""
+    from tests.conftest import PETS
+
+    args = ["train", str(data), "--head", "svr", "--embeddings", str(emb), "--folds", "2"]
+    result = CliRunner().invoke(app, [*args, "--out", str(run), *options])
+    assert result.exit_code == 0, result.output
+    out = run.parent / f"{run.name}.csv"
+    result = CliRunner().invoke(app, ["predict", str(run), str(PETS), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert len(frame) == 50 and frame["score"].between(1, 100).all()
+    return frame
+
+
+@pytest.mark.parametrize("features", ["pooled", "logits"])
+def test_extra_species_joins_the_features_and_predict_computes_it(
+    features: str, tiny_demo: Path, tiny_embeddings: Path, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from safetensors.numpy import load_file
+
+    from pawpularity.data.dataset import load_prepared
+    from pawpularity.runs.embeddings import load_embeddings
+    from pawpularity.runs.heads import HEAD_FILE
+    from tests.conftest import TINY_EMBED
+
+    emb, width = tiny_embeddings, 1280
+    if features == "logits":
+        emb, width = tmp_path / "emb", 1000
+        embed(tiny_demo, emb, replace(TINY_EMBED, features="logits"), "eager")
+    run = tmp_path / "run"
+    _train_and_predict(tiny_demo, emb, run, "--extra", "species")
+    config = json.loads((run / "config.json").read_text())
+    assert config["extra"] == ["species"] and config["embeddings"]["0"]["species"] is True
+    assert config["embeddings"]["0"]["features"] == features
+    assert len(load_file(str(run / "fold0" / HEAD_FILE))["mean"]) == width + 1 + 12
+    # predict embeds a photo into the very row the head was trained on: features, then species
+    e = load_embeddings(emb)
+    x = load_prepared(tiny_demo / "train" / f"{e.ids[5]}.jpg", 64)[None]
+    rows, _ = load_run(run, runtime="eager").engine.features[0]  # type: ignore[attr-defined]
+    row = rows(x.float() / 255).numpy()[0]
+    assert row.shape == (width + 1,) and e.species is not None
+    assert np.allclose(row[:-1], e.features[5], atol=1e-4) and abs(row[-1] - e.species[5]) < 1e-5
+    with pytest.raises(ConfigError, match="--extra must be one of species"):
+        train_head(tiny_demo, [tiny_embeddings], tmp_path / "r", HeadConfig(), extra=["breed"])
+    result = CliRunner().invoke(
+        app, ["train", str(tiny_demo), "--out", str(tmp_path / "n"), "--extra", "species"]
+    )
+    assert "--head svr|ridge" in str(result.exception)
+
+
+def test_no_flags_trains_and_predicts(
+    tiny_demo: Path, tiny_embeddings: Path, tmp_path: Path
+) -> None:
+    from safetensors.numpy import load_file
+
+    from pawpularity.runs.heads import HEAD_FILE
+
+    run = tmp_path / "run"
+    frame = _train_and_predict(tiny_demo, tiny_embeddings, run, "--no-flags")
+    config = json.loads((run / "config.json").read_text())
+    assert config["head"]["flags"] is False and config["extra"] == []
+    assert len(load_file(str(run / "fold0" / HEAD_FILE))["mean"]) == 1280  # no flag columns
+    assert frame["score"].nunique() > 1

@@ -11,7 +11,7 @@ import typer
 from pawpularity.cli.app import app
 from pawpularity.models.config import LOSSES, ModelConfig
 from pawpularity.runs.config import HEAD_KINDS, MAX_FOLDS
-from pawpularity.training.config import Devices, HeadConfig, TrainConfig
+from pawpularity.training.config import AUGMENTS, CACHES, Devices, HeadConfig, TrainConfig
 
 MODEL, TRAIN, LAYOUT = ModelConfig(), TrainConfig(), Devices()
 
@@ -48,6 +48,21 @@ def train_cmd(
     loss: Annotated[
         str, typer.Option(help=f"{' or '.join(LOSSES)}: MSE on the score, or BCE on score/100.")
     ] = MODEL.loss,
+    cache: Annotated[
+        str,
+        typer.Option(
+            help=f"{'|'.join(CACHES)}: where the frozen stages' outputs (photo and mirror) are "
+            "kept: in memory, in a memory-mapped file in the run folder, or nowhere (photos "
+            "are streamed). auto: memory if they fit, else disk if it has room, else off."
+        ),
+    ] = TRAIN.cache,
+    augment: Annotated[
+        str,
+        typer.Option(
+            help=f"{'|'.join(AUGMENTS)}: mirror images only, or also zoom, shift and "
+            "brightness/contrast; full needs the photos: --cache off (auto streams them)."
+        ),
+    ] = TRAIN.augment,
     seed: Annotated[int, typer.Option()] = TRAIN.seed,
     pretrained: Annotated[str, typer.Option(help="imagenet or none.")] = TRAIN.pretrained,
     weights: Annotated[
@@ -115,6 +130,8 @@ def train_cmd(
         seed=seed,
         pretrained=pretrained,
         weights=str(weights) if weights else None,
+        cache=cache,
+        augment=augment,
     )
     from pawpularity.training.cv import train
 

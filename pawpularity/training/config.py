@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from pawpularity.models import DEFAULT_FREEZE
 
+CACHES = ("auto", "memory", "disk", "off")  # where the frozen stages' outputs are kept
+AUGMENTS = ("flip", "full")
+
 
 @dataclass
 class TrainConfig:
@@ -19,6 +22,8 @@ class TrainConfig:
     seed: int = 0
     pretrained: str = "imagenet"
     weights: str | None = None
+    cache: str = "auto"  # frozen stages' outputs: auto, memory, disk or off (see features.py)
+    augment: str = "flip"  # flip, or full (flip, zoom, shift, brightness/contrast) on photos
 
 
 @dataclass(frozen=True)

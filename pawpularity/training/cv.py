@@ -1,7 +1,7 @@
 """Honest cross-validated training: leak-free folds, one model per fold, out-of-fold metrics.
 
 Beside the run folder's common files (runfolder.py): RUN/fold<k>/model.safetensors, and
-RUN/fold<k>/last.ckpt while a fold trains.
+RUN/fold<k>/last.ckpt while a fold trains, RUN/cache/ while a run with `--cache disk` trains.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import contextlib
 import copy
 import logging
 import os
+import shutil
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -31,8 +32,16 @@ from pawpularity.models.backbones import create_backbone
 from pawpularity.models.checkpoint import save_weights
 from pawpularity.models.config import ModelConfig
 from pawpularity.models.fusion import PawpularityNet, apply_freeze
+from pawpularity.progress import note
 from pawpularity.training.config import Devices, TrainConfig
-from pawpularity.training.features import MEMORY_BUDGET, VIEWS, cache_bytes, cache_prefix
+from pawpularity.training.features import (
+    VIEWS,
+    cache_prefix,
+    disk_cache,
+    free_bytes,
+    plan_cache,
+    prefix_shape,
+)
 from pawpularity.training.module import EpochSampler, FoldModule
 from pawpularity.training.runfolder import (
     check_present,
@@ -47,7 +56,8 @@ IMAGE_BUDGET = 4 * 2**30  # bytes of decoded photos held in memory; above it, de
 
 
 class Rows(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
-    """Some rows of a data set as (input, flags, target); item j is view j % views of a row."""
+    """Some rows of a data set as (input, flags, target); item j is view j % views of a row:
+    a cached view, or of a photo, view 1 its mirror image."""
 
     def __init__(
         self,
@@ -66,7 +76,8 @@ class Rows(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
 
     def __getitem__(self, j: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         r = int(self.rows[j // self.views])
-        x = self.x[r][j % self.views] if self.cached else self.x[r]
+        view = j % self.views
+        x = self.x[r][view] if self.cached else self.x[r].flip(-1) if view else self.x[r]
         return x, self.flags[r], self.targets[r]
 
 
@@ -99,13 +110,19 @@ def train(
     template = PawpularityNet(backbone, model)
     model = template.config  # its image size resolved for the backbone
     cut = apply_freeze(template, config.freeze)
+    shape = (len(paths), *prefix_shape(template, cut, int(model.image_size or 0)))
+    need = 4 * int(np.prod(shape))
+    cache, warning = plan_cache(config.cache, config.augment, cut, need, free_bytes(out))
     if lead:
-        start_run(out, _wanted(data_dir, model, config), resume)
+        start_run(out, {**_wanted(data_dir, model, config), "cache_used": cache}, resume)
+        if warning:
+            note(f"warning: {warning}")
     folds = run_folds(out, table, paths, config.folds, config.seed, write=lead)
     todo = [k for k in range(config.folds) if not (out / f"fold{k}" / "predictions.csv").is_file()]
     prep_seconds = 0.0
     if todo:
-        x, cached = _inputs(template, cut, paths, devices)
+        x = _inputs(template, cut, paths, devices, cache, _cache_file(out), shape)
+        cached = cache != "off"
         flags = torch.tensor(table[list(FLAGS)].to_numpy(np.float32))
         targets = torch.tensor(table[TARGET].to_numpy(np.float32))
         prep_seconds = time.perf_counter() - start
@@ -117,8 +134,9 @@ def train(
             apply_freeze(net, config.freeze)
             net.target_mean.fill_(float(targets[train_rows].mean()))
             net.target_std.fill_(float(targets[train_rows].std().clamp_min(1.0)))
-            module = FoldModule(net, cut, cached, config.lr, config.epochs, config.seed * 1000 + k)
-            views = VIEWS if cached else 1
+            seed = config.seed * 1000 + k
+            module = FoldModule(net, cut, cached, config.augment, config.lr, config.epochs, seed)
+            views = 1 if config.augment == "full" else VIEWS
             train_data = Rows(x, flags, targets, train_rows, views, cached)
             _fit(module, out / f"fold{k}", config, train_data, callbacks, devices)
             if not lead:
@@ -131,16 +149,23 @@ def train(
             _finish_fold(net, preds, out / f"fold{k}")
     if not lead:
         return {}
+    shutil.rmtree(_cache_file(out).parent, ignore_errors=True)  # the run is complete
     return summarise(out, table, config.folds, prep_seconds)
 
 
 def _inputs(
-    template: PawpularityNet, cut: int, paths: list[Path], devices: Devices
-) -> tuple[Any, bool]:
-    """What training feeds the model: decoded photos, or the cached output of frozen stages.
+    template: PawpularityNet,
+    cut: int,
+    paths: list[Path],
+    devices: Devices,
+    cache: str,
+    file: Path,
+    shape: tuple[int, ...],
+) -> Any:
+    """What training feeds the model: photos (`cache` off), or the output of the frozen stages
+    for each photo and mirror, cached in memory or in `file` (see features.py).
 
-    Photos are decoded once into memory when they fit, else per batch; frozen stages are run
-    once per photo and mirror when their outputs fit (see features.py).
+    Photos are decoded once into memory when they fit, else per batch.
     """
     size = int(template.config.image_size or 0)
     images: Any = (
@@ -148,11 +173,23 @@ def _inputs(
         if len(paths) * 3 * size * size <= IMAGE_BUDGET
         else ImageFiles(paths, size)
     )
-    if cut == 0 or cache_bytes(template, cut, len(paths), size) > MEMORY_BUDGET:
-        return images, False
-    features = cache_prefix(template.to(_device(devices)), cut, images).cpu()
+    if cache == "off":
+        return images
+    net = template.to(_device(devices))
+    features = (
+        cache_prefix(net, cut, images)
+        if cache == "memory"
+        else disk_cache(net, cut, images, file, shape)
+    )
     template.cpu()
-    return features, True
+    return features
+
+
+def _cache_file(out: Path) -> Path:
+    """This process's `--cache disk` file (each DDP process caches on its own device)."""
+    env = os.environ
+    rank = next((env[k] for k in ("RANK", "SLURM_PROCID", "LOCAL_RANK") if k in env), "0")
+    return out / "cache" / f"frozen-{rank}.f32"
 
 
 def _finish_fold(net: PawpularityNet, preds: pd.DataFrame, fold_dir: Path) -> None:
@@ -174,7 +211,7 @@ def _fit(
     loader = DataLoader(
         data,
         batch_size=config.batch_size // devices.world,
-        sampler=EpochSampler(len(data.rows), data.views, module.seed),
+        sampler=(sampler := EpochSampler(len(data.rows), data.views, module.seed)),
         drop_last=len(data.rows) >= 2 * config.batch_size,
         num_workers=workers,
         persistent_workers=workers > 0,
@@ -199,16 +236,18 @@ def _fit(
             callbacks=[*callbacks, _EpochCheckpoint(last), _FoldProgress(fold_dir.name)],
         )
         if last.is_file():
-            _check_checkpoint(last)
+            # Loader workers draw the first batches before Lightning sets the resumed epoch.
+            sampler.set_epoch(_resumed_epoch(last))
         ckpt = last if last.is_file() else None
         trainer.fit(module, loader, ckpt_path=ckpt, weights_only=True)
 
 
-def _check_checkpoint(path: Path) -> None:
-    """A RunError unless the checkpoint holds tensors and plain values only (nothing in it is
-    unpickled as code): a torn, foreign or malicious file."""
+def _resumed_epoch(path: Path) -> int:
+    """The epoch a checkpoint resumes at; a RunError unless it holds tensors and plain values
+    only (nothing in it is unpickled as code): a torn, foreign or malicious file."""
     try:
-        torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
     except Exception as e:  # pickled code, a truncated file, another format
         raise RunError(
             f"{path}: not a checkpoint this run wrote (torn, foreign or unsafe: nothing in it "

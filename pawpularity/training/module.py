@@ -91,10 +91,17 @@ class FoldModule(L.LightningModule):
     """
 
     def __init__(
-        self, net: PawpularityNet, cut: int, cached: bool, lr: float, epochs: int, seed: int
+        self,
+        net: PawpularityNet,
+        cut: int,
+        cached: bool,
+        augment: str,
+        lr: float,
+        epochs: int,
+        seed: int,
     ) -> None:
         super().__init__()
-        self.net, self.cut, self.cached = net, cut, cached
+        self.net, self.cut, self.cached, self.augment = net, cut, cached, augment
         self.lr, self.epochs, self.seed = lr, epochs, seed
         net.to(memory_format=torch.channels_last)  # faster convolutions on CPUs (~15 %)
 
@@ -103,7 +110,7 @@ class FoldModule(L.LightningModule):
             x = x.contiguous(memory_format=torch.channels_last)
         if self.cached:
             return self.net.embed_from(x, self.cut)
-        if train:
+        if train and self.augment == "full":  # else flips only, picked by the sampler's views
             g = torch.Generator().manual_seed(epoch_seed(self.seed, self.current_epoch) + 1)
             x = augment(x, g)
         return self.net.embed(x)

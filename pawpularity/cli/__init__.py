@@ -22,6 +22,7 @@ from pawpularity.cli import (  # noqa: F401 (registers the commands)
     explain,
     export,
     predict,
+    recipe,
     serve,
     train,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pawpularity.models import DEFAULT_FREEZE
+from pawpularity.models import DEFAULT_BACKBONE, DEFAULT_FREEZE
 
 CACHES = ("auto", "memory", "disk", "off")  # where the frozen stages' outputs are kept
 AUGMENTS = ("flip", "full")
@@ -50,3 +50,17 @@ class HeadConfig:
     folds: int = TrainConfig.folds  # the network's folds by default: runs that blend
     seed: int = TrainConfig.seed
     flags: bool = True  # the 12 flags join the features (predicted for photos without them)
+
+
+@dataclass(frozen=True)
+class RecipeConfig:
+    """`pawpularity recipe`: the members it trains (training/recipe.py)."""
+
+    # Frozen embedders, one SVR head each (both ship offline weights).
+    backbones: tuple[str, ...] = (DEFAULT_BACKBONE, "tf_efficientnet_lite2")
+    net: str | None = DEFAULT_BACKBONE  # the fine-tuned network's backbone; None: no network
+    folds: int = TrainConfig.folds
+    epochs: int = TrainConfig.epochs
+    seed: int = TrainConfig.seed
+    pretrained: str = TrainConfig.pretrained
+    image_size: int | None = None  # None: each backbone's own

@@ -8,12 +8,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from pawpularity.errors import ConfigError
+from pawpularity.models.backbones import create_backbone
 from pawpularity.models.config import ModelConfig
+from pawpularity.models.fusion import PawpularityNet
 from pawpularity.training import cv, features
 from pawpularity.training.cv import train
 from pawpularity.training.features import plan_cache
+from pawpularity.training.module import FoldModule
 from tests.conftest import TINY_MODEL, TINY_TRAIN
 from tests.training.test_cv import _Crash, _CrashAtEpoch, metrics, same
 
@@ -96,9 +100,10 @@ def test_auto_caches_on_disk_when_memory_is_short(
     assert "warning: --cache auto: the frozen stages' cache needs" in capsys.readouterr().err
 
 
-def test_bce_loss_trains(tiny_demo: Path, tmp_path: Path) -> None:
+def test_bce_loss_trains(tiny_run: Path, tiny_demo: Path, tmp_path: Path) -> None:
     m = train(tiny_demo, tmp_path / "run", ModelConfig(image_size=64, loss="bce"), TINY_TRAIN)
     assert 0 < m["cv_rmse"] < 100 and len(m["fold_rmse"]) == 2
+    assert not same(m, metrics(tiny_run))  # another loss than MSE
 
 
 @pytest.mark.parametrize(
@@ -162,3 +167,13 @@ def test_streamed_flips_match_cached_flips_and_full_augmentation_differs(
     flips = train(tiny_demo, tmp_path / "run", TINY_MODEL, replace(TINY_TRAIN, cache="off"))
     assert flips["fold_rmse"] == pytest.approx(metrics(tiny_run)["fold_rmse"], abs=0.01)
     assert flips["fold_rmse"] != pytest.approx(metrics(stream_run)["fold_rmse"], abs=0.01)
+
+
+def test_full_augmentation_alters_the_photos_and_flip_leaves_them_to_the_sampler() -> None:
+    net = PawpularityNet(create_backbone(TINY_MODEL.backbone, "none", None), TINY_MODEL).eval()
+    x = torch.rand(2, 3, 64, 64)
+    plain = net.embed(x)
+    for augment, changed in (("flip", False), ("full", True)):
+        module = FoldModule(net, 0, False, augment, 1e-3, 1, 0)
+        assert torch.allclose(module.embed(x, train=True), plain, atol=1e-5) is not changed
+        assert torch.allclose(module.embed(x, train=False), plain, atol=1e-5)

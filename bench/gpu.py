@@ -269,15 +269,16 @@ def train_rate(
     s = b.sizes
     model = ModelConfig(backbone=backbone, image_size=s.image_size)
     config = TrainConfig(folds=2, epochs=s.epochs, pretrained=BACKBONES[backbone])
+    if streaming:  # every stage on every step, on photos fully augmented
+        config = TrainConfig(**{**config.__dict__, "cache": "off", "augment": "full"})
     accelerator = "gpu" if on_gpu and D.is_cuda(b.fast) else "cpu"
     device = b.fast if on_gpu else CPU
     with (
         quiet(),
         # The CPU's figure must not cache the frozen stages on the GPU (train caches where CUDA is).
         patched(cv, "_device", (lambda: str(device)) if not on_gpu else cv._device) as placed,
-        patched(cv, "MEMORY_BUDGET", 0 if streaming else cv.MEMORY_BUDGET) as streams,
     ):
-        if not (placed and streams):
+        if not placed:
             return None
         seconds, util = timed(
             device, lambda: cv.train(data, out, model, config, devices=Devices(accelerator))
@@ -466,7 +467,7 @@ def backbone_sections(b: Bench, data: Path, backbone: str, gpu_dir: Path, cpu_di
     run = b.root / "runs" / f"{backbone}-gpu-cache"
     cached = train_rate(b, data, run, backbone, on_gpu=True, streaming=False)
     if cached is None:
-        raise SystemExit("this training code has no `_device`/`MEMORY_BUDGET` to measure with")
+        raise SystemExit("this training code has no `_device` to measure with")
     b.say(f"  trained a 2-fold run on CUDA for the checks ({cached[0]:.1f} img/s)", keep=False)
     score_check(b, run, backbone)
     rates = map_check(b, run, backbone) if b.enough(60, f"{backbone} map checks") else {}

@@ -4,7 +4,7 @@ DIR/flag_effects.csv   flag, n_with, n_without, mean_with, mean_without, diff, c
                        p_value (every row of train.csv)
 DIR/hypotheses.json    one row per hypothesis: id, statement, metric, groups, n, effect, ci_low,
                        ci_high, p_value, p_adjusted, verdict (and method, test, ...)
-DIR/guidelines.md      guidelines from accepted hypotheses and flag effects, numbers cited
+DIR/guidelines.md      guidelines from supported, small and no-effect results, numbers cited
 DIR/report.html        one self-contained page
 DIR/photos.csv         per explained photo: fold, score, prediction, every map statistic
 DIR/panels/<Id>.png    the best and worst photos with their maps

@@ -15,7 +15,13 @@ from matplotlib.figure import Figure
 from pawpularity.explain.draw import COLORMAP
 
 DPI = 100
-VERDICT_COLOURS = {"accepted": "#1a7f37", "rejected": "#b42318", "inconclusive": "#8a6d00"}
+VERDICT_COLOURS = {
+    "supported": "#1a7f37",
+    "small": "#4d8f2a",
+    "no effect": "#555555",
+    "opposite": "#b42318",
+    "inconclusive": "#8a6d00",
+}
 
 
 def png(figure: Figure) -> bytes:

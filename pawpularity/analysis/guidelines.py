@@ -1,6 +1,7 @@
-"""Photo guidelines drawn from the verdicts: one per accepted hypothesis (all methods' numbers
-cited), a do or avoid line per flag whose effect on the score is accepted, and plain words on
-what stayed inconclusive or was rejected."""
+"""Photo guidelines drawn from the verdicts: one per supported or small hypothesis (all methods'
+numbers cited, a small one said to be small), a do or avoid line with its size per flag whose
+effect on the score is supported or small, a "makes no measurable difference" line per flag with
+no effect, and plain words on what stayed inconclusive, went the opposite way or had no effect."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 from pawpularity.analysis.flags import FLAG_TEXT
 
 Row = dict[str, Any]  # a row of hypotheses.json
+REAL = ("supported", "small")  # verdicts that draw a guideline
+NONE = "No hypothesis was supported and no flag's effect was measured: no guideline."
 
-# Base hypothesis id (without the method) -> the advice it supports when accepted.
+# Base hypothesis id (without the method) -> the advice it supports when supported or small.
 ADVICE = {
     "H1a": "Fill the frame with one clear subject: high-score photos concentrate the model's "
     "attention",
@@ -39,15 +42,19 @@ def guidelines(rows: Sequence[Row]) -> list[str]:
     """The guidelines, each a sentence that cites its numbers (markdown, no bullet)."""
     lines, groups = [], _by_base(rows)
     for base, members in groups.items():
-        accepted = [r for r in members if r["verdict"] == "accepted"]
-        if not accepted:
+        real = [r for r in members if r["verdict"] in REAL]
+        flag = base.startswith("H4-") and members[0]["method"] is None
+        if flag and members[0]["verdict"] == "no effect":
+            lines.append(_no_effect_line(members[0]))
+        elif not real:
             continue
-        if base.startswith("H4-") and members[0]["method"] is None:
-            lines.append(_flag_line(accepted[0]))
+        elif flag:
+            lines.append(_flag_line(real[0]))
         elif base in ADVICE:
-            lines.append(f"{ADVICE[base]} ({'; '.join(cite(r) for r in members)}).")
+            size = "" if any(r["verdict"] == "supported" for r in real) else ", small but real"
+            lines.append(f"{ADVICE[base]}{size} ({'; '.join(cite(r) for r in members)}).")
     decoy = groups.get("decoy")
-    if decoy and all(r["verdict"] == "rejected" for r in decoy):
+    if decoy and all(r["verdict"] in ("opposite", "no effect") for r in decoy):
         lines.append(
             "On the demo set, the checkerboard decoy does not matter: attention on it does "
             f"not raise the score ({'; '.join(cite(r) for r in decoy)}), so the analysis "
@@ -57,14 +64,16 @@ def guidelines(rows: Sequence[Row]) -> list[str]:
 
 
 def caveats(rows: Sequence[Row]) -> list[str]:
-    """What the evidence does not support: inconclusive and rejected hypotheses, by id."""
+    """What the evidence does not support: inconclusive, opposite and no-effect hypotheses, by
+    id (a flag with no effect also has its guideline)."""
     out = []
     for verdict, words in (
         (
             "inconclusive",
             "Inconclusive (too few photos or too wide an interval; no guideline drawn)",
         ),
-        ("rejected", "Rejected (no guideline drawn)"),
+        ("opposite", "Opposite (significant, against the predicted direction)"),
+        ("no effect", "No effect (the interval rules out a meaningful effect)"),
     ):
         ids = [f"{r['id']} (n = {r['n']})" for r in rows if r["verdict"] == verdict]
         if ids:
@@ -76,9 +85,11 @@ def markdown(rows: Sequence[Row]) -> str:
     """guidelines.md: the guidelines, then what stayed unsupported."""
     found = guidelines(rows)
     text = ["# Photo guidelines from the evidence", ""]
-    text += [f"- {line}" for line in found] or ["- No hypothesis was accepted: no guideline."]
+    text += [f"- {line}" for line in found] or [f"- {NONE}"]
     text += ["", "## Where the evidence is not enough", ""]
-    text += [f"- {line}" for line in caveats(rows)] or ["- Every hypothesis was accepted."]
+    text += [f"- {line}" for line in caveats(rows)] or [
+        "- Every hypothesis was supported or small."
+    ]
     text += [
         "",
         "Effects carry 95 % confidence intervals; p-values are adjusted across all hypotheses "
@@ -103,15 +114,28 @@ def cite(row: Row, with_id: bool = True) -> str:
 
 
 def _flag_line(row: Row) -> str:
-    flag = row["id"].removeprefix("H4-")
-    flag = next(f for f in FLAG_TEXT if f.replace(" ", "") == flag)
+    flag = _flag_name(row)
     what = FLAG_TEXT[flag]
     verb = "Aim for" if row["effect"] > 0 else "Avoid"
     sign = "higher" if row["effect"] > 0 else "lower"
+    size = ", small but real" if row["verdict"] == "small" else ""
     return (
-        f"{verb} {what}: such photos ({flag} = 1) score {abs(row['effect']):.1f} points {sign} "
-        f"on average ({cite(row)})."
+        f"{verb} {what}: such photos ({flag} = 1) score about {abs(row['effect']):.1f} points "
+        f"{sign} on average{size} ({cite(row)})."
     )
+
+
+def _no_effect_line(row: Row) -> str:
+    flag = _flag_name(row)
+    return (
+        f"{FLAG_TEXT[flag].capitalize()} ({flag} = 1) makes no measurable difference to the "
+        f"score ({cite(row)})."
+    )
+
+
+def _flag_name(row: Row) -> str:
+    flag = row["id"].removeprefix("H4-")
+    return next(f for f in FLAG_TEXT if f.replace(" ", "") == flag)
 
 
 def _by_base(rows: Sequence[Row]) -> dict[str, list[Row]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from pawpularity.analysis.guidelines import caveats, cite, guidelines
+from pawpularity.analysis.guidelines import NONE, caveats, cite, guidelines
 from pawpularity.analysis.stats import (
     ALPHA,
     CONFIDENCE,
@@ -35,7 +35,8 @@ body { font: 15px/1.5 system-ui, sans-serif; max-width: 1100px; margin: 2em auto
 img { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
 table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0 1.5em; }
 th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-.accepted { color: #1a7f37; font-weight: 600; } .rejected { color: #b42318; font-weight: 600; }
+.supported { color: #1a7f37; font-weight: 600; } .small { color: #4d8f2a; font-weight: 600; }
+.opposite { color: #b42318; font-weight: 600; } .no.effect { color: #555; font-weight: 600; }
 .inconclusive { color: #8a6d00; font-weight: 600; } .meta { color: #555; }
 figure { margin: 1em 0; } figcaption { color: #555; font-size: 13px; }
 """
@@ -102,11 +103,15 @@ _METHOD = (
     f"<p>Effects carry {CONFIDENCE:.0%} confidence intervals: bootstrap ({RESAMPLES} resamples) "
     "for map statistics, Welch's t for flag effects on the score. p-values come from permutation "
     "tests (Welch's t for flags) and are adjusted across all hypotheses together "
-    "(Benjamini–Hochberg). A hypothesis is <span class='accepted'>accepted</span> when its "
-    f"adjusted p-value is below {ALPHA:g} and the effect has the predicted sign; "
-    "<span class='rejected'>rejected</span> when it is significant the other way, or when its "
-    f"interval rules out a meaningful effect ({MEANINGFUL_SD:g} of a standard deviation, or "
-    f"ρ = {MEANINGFUL_RHO:g}); <span class='inconclusive'>inconclusive</span> otherwise, and "
+    "(Benjamini–Hochberg). Significance and size are judged apart: significant means an "
+    f"adjusted p-value below {ALPHA:g}; the meaningful size is {MEANINGFUL_SD:g} of a standard "
+    f"deviation (or ρ = {MEANINGFUL_RHO:g}). A hypothesis is "
+    "<span class='supported'>supported</span> when significant with the predicted sign and at "
+    "least the meaningful size; <span class='small'>small</span> when significant with the "
+    "predicted sign but smaller (a real effect, stated with its size); "
+    "<span class='opposite'>opposite</span> when significant against the predicted sign; "
+    "<span class='no effect'>no effect</span> when not significant and the whole interval lies "
+    "within ± the meaningful size; <span class='inconclusive'>inconclusive</span> otherwise, and "
     f"always when a group holds fewer than {MIN_GROUP} photos. Each photo is explained by the "
     "fold model that did not train on it. The pet's location is the map of ImageNet's cat and "
     f"dog classes ({locator()}) from the bare pretrained backbone.</p>"
@@ -114,7 +119,7 @@ _METHOD = (
 
 
 def _guidelines(rows: Sequence[dict[str, Any]]) -> str:
-    found = guidelines(rows) or ["No hypothesis was accepted: no guideline."]
+    found = guidelines(rows) or [NONE]
     body = "<ol>" + "".join(f"<li>{_e(g)}</li>" for g in found) + "</ol>"
     if notes := caveats(rows):
         body += "<h3>Where the evidence is not enough</h3><ul>"

@@ -4,11 +4,12 @@ Three designs: the difference of two groups' means (bootstrap CI, permutation te
 t for large tables: exact and instant), a Spearman correlation (paired bootstrap CI, permutation
 test) and one sample's mean against zero (bootstrap CI, sign-flip test). Every draw is seeded.
 
-A verdict needs enough data: with fewer than MIN_GROUP photos in a group it is `inconclusive`.
-Otherwise, significant after Benjamini–Hochberg in the predicted direction is `accepted`, in the
-other direction `rejected`; not significant is `rejected` only when the interval rules out a
-meaningful effect (half a standard deviation, or ρ = 0.3: Cohen's "medium") in the predicted
-direction, and `inconclusive` when it does not.
+A verdict needs enough data: with fewer than MIN_GROUP photos in a group (or no numbers) it is
+`inconclusive`. Otherwise significance (Benjamini–Hochberg adjusted p < ALPHA) is kept apart from
+size (|effect| against the meaningful size: half a standard deviation, or ρ = 0.3):
+significant against the predicted sign is `opposite`; significant and at least the meaningful
+size is `supported`, smaller `small` (a real effect); not significant with the whole interval
+inside (−meaningful, +meaningful) and covering 0 is `no effect`; anything else `inconclusive`.
 """
 
 from __future__ import annotations
@@ -160,17 +161,21 @@ def adjust(p_values: Sequence[float]) -> list[float]:
     return out.tolist()
 
 
+VERDICTS = ("supported", "small", "no effect", "opposite", "inconclusive")
+
+
 def verdict(e: Effect, p_adjusted: float, direction: int) -> str:
-    """`accepted`, `rejected` or `inconclusive` for a hypothesis predicting an effect of the sign
-    `direction` (+1, −1, or 0 for either)."""
+    """One of VERDICTS for a hypothesis predicting an effect of the sign `direction` (+1, −1, or
+    0 for either)."""
     numbers = (e.effect, e.ci_low, e.ci_high, p_adjusted, e.meaningful)
     if not e.enough or not all(math.isfinite(v) for v in numbers):
         return "inconclusive"
     if p_adjusted < ALPHA:
-        return "accepted" if direction == 0 or e.effect * direction > 0 else "rejected"
-    ends = (e.ci_low, e.ci_high)
-    reach = max(abs(v) for v in ends) if direction == 0 else max(v * direction for v in ends)
-    return "rejected" if reach < e.meaningful else "inconclusive"
+        if direction != 0 and e.effect * direction <= 0:
+            return "opposite"
+        return "supported" if abs(e.effect) >= e.meaningful else "small"
+    inside = -e.meaningful < e.ci_low <= 0 <= e.ci_high < e.meaningful
+    return "no effect" if inside else "inconclusive"
 
 
 def _finite(values: np.ndarray) -> np.ndarray:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from pawpularity.analysis.guidelines import guidelines
 from pawpularity.analysis.stats import (
     MIN_GROUP,
     Effect,
@@ -85,14 +87,47 @@ def effect(value: float, low: float, high: float, n: int = 50) -> Effect:
 
 
 def test_verdicts() -> None:
-    assert verdict(effect(2.0, 1.0, 3.0), 0.001, +1) == "accepted"
-    assert verdict(effect(-2.0, -3.0, -1.0), 0.001, -1) == "accepted"
-    assert verdict(effect(-2.0, -3.0, -1.0), 0.001, 0) == "accepted"
+    assert verdict(effect(2.0, 1.5, 2.5), 0.001, +1) == "supported"
+    assert verdict(effect(-2.0, -2.5, -1.5), 0.001, -1) == "supported"
+    assert verdict(effect(-2.0, -2.5, -1.5), 0.001, 0) == "supported"
+    # significant, smaller than the meaningful 1.0: a real, small effect
+    assert verdict(effect(0.4, 0.1, 0.7), 0.01, +1) == "small"
     # significant, but the other way
-    assert verdict(effect(-2.0, -3.0, -1.0), 0.001, +1) == "rejected"
-    # not significant and the interval rules out a meaningful effect (1.0)
-    assert verdict(effect(0.1, -0.4, 0.6), 0.6, +1) == "rejected"
+    assert verdict(effect(-2.0, -3.0, -1.0), 0.001, +1) == "opposite"
+    # not significant and the interval lies within ±1.0 around 0
+    assert verdict(effect(0.1, -0.4, 0.6), 0.6, +1) == "no effect"
     # not significant but a meaningful effect is still possible
     assert verdict(effect(0.1, -0.4, 1.6), 0.6, +1) == "inconclusive"
     # small groups are never confident, however strong the effect
     assert verdict(effect(9.0, 8.0, 10.0, n=MIN_GROUP - 1), 1e-6, +1) == "inconclusive"
+
+
+def test_verdicts_on_score_tables() -> None:
+    """Scores with the spread of Pawpularity's (SD 20: the meaningful size is 10 points)."""
+    rng = np.random.default_rng(5)
+
+    def judged(shift: float, n: int, direction: int = 0) -> str:
+        with_, without = rng.normal(38 + shift, 20, n), rng.normal(38, 20, 4 * n)
+        e = welch(with_, without)
+        return verdict(e, e.p_value, direction)
+
+    assert judged(-15.0, 500) == "supported"
+    assert judged(-1.9, 3000) == "small"  # Blur's effect on the real table
+    assert judged(0.0, 3000) == "no effect"
+    assert judged(-15.0, 500, direction=+1) == "opposite"
+    assert judged(-15.0, MIN_GROUP - 1) == "inconclusive"
+
+
+def row(flag: str, value: float, low: float, high: float, verdict: str) -> dict[str, Any]:
+    numbers = {"effect": value, "ci_low": low, "ci_high": high, "p_adjusted": 0.01, "n": 9912}
+    return {"id": f"H4-{flag}", "method": None, "verdict": verdict, **numbers}
+
+
+def test_guidelines_state_a_small_effect_and_no_effect() -> None:
+    lines = guidelines(
+        [row("Blur", -1.9, -3.5, -0.3, "small"), row("Human", 0.2, -1, 1.4, "no effect")]
+    )
+    assert lines[0].startswith("Avoid a blurry or noisy photo")
+    assert "about 1.9 points lower on average, small but real" in lines[0]
+    assert "makes no measurable difference" in lines[1] and "Human = 1" in lines[1]
+    assert guidelines([row("Blur", -1.9, -3.5, 1.0, "inconclusive")]) == []

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from pawpularity.analysis.analyze import analyze
 from pawpularity.analysis.config import AnalyzeConfig
 from pawpularity.analysis.explained import oof_folds
+from pawpularity.analysis.stats import VERDICTS
 from pawpularity.cli import app
 from pawpularity.data.schema import FLAGS, ID
 from pawpularity.errors import DataError, RunError
@@ -49,7 +50,7 @@ def test_writes_every_file(tiny_analysis: Path) -> None:
         for flag in ("Human", "Occlusion", "Info"):
             assert f"H4-{flag}-attention-{method}" in ids
     assert {f"H4-{f.replace(' ', '')}" for f in FLAGS} <= ids
-    assert {r["verdict"] for r in rows} <= {"accepted", "rejected", "inconclusive"}
+    assert {r["verdict"] for r in rows} <= set(VERDICTS)
     # 16 photos: quartiles of 4, a few group photos: never a confident verdict
     for r in rows:
         if r["id"].startswith(("H1", "H2b", "H3", "H4-Info-attention")):
@@ -133,13 +134,13 @@ def test_report_renders_with_every_figure_visible(tiny_analysis: Path, browser: 
 
 
 def test_demo_analysis_finds_the_planted_cue(demo_run: Path, tmp_path: Path) -> None:
-    """The contract's demo: attention on the cue raises the score (accepted), on the decoy it
-    does not (rejected). Grad-CAM only, to keep the test short."""
+    """The contract's demo: attention on the cue raises the score (supported), on the decoy it
+    does not (opposite or no effect). Grad-CAM only, to keep the test short."""
     data = demo_run.parent / "data"
     config = AnalyzeConfig(methods=(GradCam(),), max_images=96, seed=7)
     analyze(demo_run, data, tmp_path, config)
     rows = {r["id"]: r for r in json.loads((tmp_path / "hypotheses.json").read_text())}
-    assert rows["cue-gradcam"]["verdict"] == "accepted"
+    assert rows["cue-gradcam"]["verdict"] == "supported"
     assert rows["cue-gradcam"]["ci_low"] > 0.5
-    assert rows["decoy-gradcam"]["verdict"] == "rejected"
+    assert rows["decoy-gradcam"]["verdict"] in ("opposite", "no effect")
     assert "orange ball" in (tmp_path / "guidelines.md").read_text()

@@ -52,8 +52,8 @@ def test_flag_effects_are_exact(tmp_path: Path) -> None:
     rows = json.loads((tmp_path / "out" / "hypotheses.json").read_text())
     assert all(set(r) >= REQUIRED for r in rows) and len(rows) == len(FLAGS)
     verdicts = {r["id"]: r["verdict"] for r in rows}
-    assert verdicts["H4-Blur"] == "accepted"
-    assert summary["verdicts"]["accepted"] >= 1
+    assert verdicts["H4-Blur"] in ("supported", "small")
+    assert summary["verdicts"].get("supported", 0) + summary["verdicts"].get("small", 0) >= 1
     guidelines = (tmp_path / "out" / "guidelines.md").read_text()
     assert "Avoid a blurry or noisy photo" in guidelines and "95 % CI" in guidelines
     html = (tmp_path / "out" / "report.html").read_text()

@@ -276,7 +276,7 @@ def train_rate(
     with (
         quiet(),
         # The CPU's figure must not cache the frozen stages on the GPU (train caches where CUDA is).
-        patched(cv, "_device", (lambda: str(device)) if not on_gpu else cv._device) as placed,
+        patched(cv, "_device", (lambda _: str(device)) if not on_gpu else cv._device) as placed,
     ):
         if not placed:
             return None

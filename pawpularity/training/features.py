@@ -71,7 +71,8 @@ def free_bytes(path: Path) -> int:
     path = Path(path).resolve()
     while not path.exists():
         path = path.parent
-    return int(os.statvfs(path).f_bavail * os.statvfs(path).f_frsize)
+    disk = os.statvfs(path)
+    return int(disk.f_bavail * disk.f_frsize)
 
 
 @torch.inference_mode()

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pawpularity.errors import PawpularityError
+from pawpularity.errors import PawpularityError, RunError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -99,6 +99,16 @@ def to_json(data: Any) -> str:
 
 def write_json(path: Path, data: Any) -> None:
     write_text(path, to_json(data))
+
+
+def read_json(path: Path) -> Any:
+    """A run's (or an embeddings folder's) JSON file, or a RunError saying what is wrong."""
+    if not path.is_file():
+        raise RunError(f"{path}: missing; is this a training run folder?")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise RunError(f"{path}: not valid JSON ({e})") from e
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

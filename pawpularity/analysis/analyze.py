@@ -27,14 +27,14 @@ from pawpularity.analysis.config import AnalyzeConfig
 from pawpularity.analysis.explained import Explained, explain_sample
 from pawpularity.analysis.flags import flag_effects
 from pawpularity.analysis.hypotheses import (
-    Hypothesis,
     flag_hypotheses,
     judge,
     map_hypotheses,
     quartiles,
 )
 from pawpularity.analysis.outputs import write_common
-from pawpularity.analysis.report import FAMILIES, Report
+from pawpularity.analysis.report import Report, family_figures
+from pawpularity.analysis.species import species_hypotheses
 from pawpularity.data.schema import FLAGS, ID, TARGET, read_table
 from pawpularity.device import resolve_device
 from pawpularity.errors import DataError
@@ -47,6 +47,7 @@ def analyze(run_dir: Path, data_dir: Path, out: Path, config: AnalyzeConfig) -> 
     resolve_device(config.device)  # a device that cannot work fails before any work
     table = read_table(Path(data_dir) / "train.csv")
     flags, effects = flag_effects(table)
+    whole_table = flag_hypotheses(effects) + species_hypotheses(table, config.embeddings)
     sample = _sample(table, config.max_images, config.seed)
     ranked = sample.sort_values([TARGET, ID], kind="stable")[ID].tolist()
     best = ranked[::-1][: config.examples]
@@ -67,9 +68,7 @@ def analyze(run_dir: Path, data_dir: Path, out: Path, config: AnalyzeConfig) -> 
         first = explained.errors[0]["error"] if explained.errors else "no photos"
         raise DataError(f"none of the {len(sample)} photos could be read, e.g. {first}")
     photos = explained.photos.merge(sample[[ID, *FLAGS]], on=ID)
-    hypotheses = flag_hypotheses(effects) + map_hypotheses(
-        photos, names, config.seed, explained.has_cues
-    )
+    hypotheses = whole_table + map_hypotheses(photos, names, config.seed, explained.has_cues)
     rows = judge(hypotheses)
     report = Report(
         "What makes a pet photo popular: evidence from saliency maps",
@@ -90,7 +89,7 @@ def analyze(run_dir: Path, data_dir: Path, out: Path, config: AnalyzeConfig) -> 
         "scores": figures.score_distribution(table[TARGET].to_numpy(), photos[TARGET].to_numpy()),
         "forest": figures.forest(flags),
         "maps": _mean_maps(photos, explained),
-        **_family_figures(hypotheses, rows),
+        **family_figures(hypotheses, rows),
     }
     report.examples = [
         (_caption(photos, image_id, "best" if image_id in best else "worst"), _jpeg(path))
@@ -151,20 +150,6 @@ def _mean_maps(photos: pd.DataFrame, explained: Explained) -> bytes:
             for m in methods
         }
     return figures.mean_maps(groups, counts)
-
-
-def _family_figures(hypotheses: list[Hypothesis], rows: list[dict[str, Any]]) -> dict[str, bytes]:
-    verdicts = {r["id"]: r["verdict"] for r in rows}
-    out = {}
-    for family in FAMILIES:
-        panels = [
-            (h.id, verdicts[h.id], h.plot)
-            for h in hypotheses
-            if h.family == family and h.plot is not None
-        ]
-        if panels:
-            out[family] = figures.hypothesis_grid(panels)
-    return out
 
 
 def _caption(photos: pd.DataFrame, image_id: str, which: str) -> str:

@@ -4,6 +4,7 @@ defaults here)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pawpularity.explain.methods import Method, build
 
@@ -18,3 +19,4 @@ class AnalyzeConfig:
     examples: int = 3  # best and worst photos shown with their maps
     runtime: str = "auto"
     device: str = "auto"  # --device: where the models run (a CUDA GPU when there is one)
+    embeddings: Path | None = None  # --embeddings: an `embed` folder whose species adds H6

@@ -1,7 +1,8 @@
 """Photo guidelines drawn from the verdicts: one per supported or small hypothesis (all methods'
 numbers cited, a small one said to be small), a do or avoid line with its size per flag whose
 effect on the score is supported or small, a "makes no measurable difference" line per flag with
-no effect, and plain words on what stayed inconclusive, went the opposite way or had no effect."""
+no effect, the same for species (dogs versus cats), and plain words on what stayed inconclusive,
+went the opposite way or had no effect."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ def guidelines(rows: Sequence[Row]) -> list[str]:
     for base, members in groups.items():
         real = [r for r in members if r["verdict"] in REAL]
         flag = base.startswith("H4-") and members[0]["method"] is None
-        if flag and members[0]["verdict"] == "no effect":
+        if base == "H6-species":
+            lines += _species_lines(members[0])
+        elif flag and members[0]["verdict"] == "no effect":
             lines.append(_no_effect_line(members[0]))
         elif not real:
             continue
@@ -92,8 +95,10 @@ def markdown(rows: Sequence[Row]) -> str:
     ]
     text += [
         "",
-        "Effects carry 95 % confidence intervals; p-values are adjusted across all hypotheses "
-        "(Benjamini–Hochberg). See hypotheses.json and report.html.",
+        "Effects carry 95 % confidence intervals. p_adj: a map hypothesis's p-value adjusted "
+        "across all of them (Benjamini–Hochberg); p: a whole-table effect (a flag's, the "
+        "species'), judged on its own, as its interval shows. See hypotheses.json and "
+        "report.html.",
     ]
     return "\n".join(text) + "\n"
 
@@ -109,7 +114,8 @@ def cite(row: Row, with_id: bool = True) -> str:
         else ""
     )
     p = row["p_adjusted"]
-    p_text = f"p_adj {p:.2g}" if p is not None else "no test"
+    p_name = "p_adj" if row["method"] is not None else "p"  # whole-table effects: not adjusted
+    p_text = f"{p_name} {p:.2g}" if p is not None else "no test"
     return f"{name}{row['effect']:+.3g} ({interval}{p_text}, n = {row['n']})"
 
 
@@ -131,6 +137,19 @@ def _no_effect_line(row: Row) -> str:
         f"{FLAG_TEXT[flag].capitalize()} ({flag} = 1) makes no measurable difference to the "
         f"score ({cite(row)})."
     )
+
+
+def _species_lines(row: Row) -> list[str]:
+    if row["verdict"] == "no effect":
+        return [f"Species makes no measurable difference to the score ({cite(row)})."]
+    if row["verdict"] not in REAL:
+        return []
+    size = ", small but real" if row["verdict"] == "small" else ""
+    return [
+        f"Dogs score about {row['effect']:.1f} points higher than cats on average{size} "
+        f"({cite(row)}): compare a cat's photo with other cats' photos, and give cats the best "
+        "photos you can take."
+    ]
 
 
 def _flag_name(row: Row) -> str:

@@ -6,8 +6,13 @@ H3  group photos spread attention over more separate peaks
 H4  each flag's effect on the score (whole table) and, for Human, Occlusion and Info, on the
     attention given to the pet
 H5  contrast between the attended region and the rest goes with the score
+H6  dogs score higher than cats (whole table; species from an `embed` folder)
 cue on a demo set: attention on the planted cue raises the score; the decoy's does not
-Benjamini–Hochberg runs across all of them at once.
+
+The whole-table effects (H4 on the score, H6) are pre-specified estimates, one per flag and one
+for species, each judged on its own p-value: the verdict says what its 95 % interval (in
+flag_effects.csv and the forest plot) shows. Benjamini–Hochberg runs across the exploratory map
+hypotheses (every method × statistic on one sample) at once.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pawpularity.analysis.stats import (
     difference,
     one_sample,
     verdict,
+    welch,
 )
 from pawpularity.data.schema import TARGET
 
@@ -71,6 +77,23 @@ def flag_hypotheses(effects: dict[str, Effect]) -> list[Hypothesis]:
         )
         for flag, e in effects.items()
     ]
+
+
+def species_hypothesis(score: np.ndarray, dog: np.ndarray) -> Hypothesis:
+    """H6 on the score (Welch, whole table): dogs (dog = 1) against cats (0); NaN: unknown."""
+    dogs, cats = score[dog == 1], score[dog == 0]
+    return Hypothesis(
+        "H6-species",
+        "H6",
+        "Dogs score higher than cats (species from the ImageNet head: p(dog) ≥ 0.5)",
+        TARGET,
+        None,
+        f"dogs (n = {len(dogs)}) vs cats (n = {len(cats)})",
+        "difference of mean scores (dogs − cats)",
+        +1,
+        welch(dogs, cats),
+        Plot("groups", (dogs, cats), ("dogs", "cats")),
+    )
 
 
 def map_hypotheses(
@@ -210,11 +233,19 @@ def map_hypotheses(
     return found
 
 
+def exploratory(h: Hypothesis) -> bool:
+    """A map hypothesis (one method's statistic on the explained sample), adjusted with the
+    others; a whole-table one (no method) is pre-specified and judged on its own p."""
+    return h.method is not None
+
+
 def judge(hypotheses: Sequence[Hypothesis]) -> list[dict[str, Any]]:
-    """Rows of hypotheses.json (FIELDS): BH across all of them, then each verdict."""
-    adjusted = adjust([h.result.p_value for h in hypotheses])
+    """Rows of hypotheses.json (FIELDS): BH across the exploratory ones (a whole-table one's
+    p_adjusted is its own p), then each verdict."""
+    bh = iter(adjust([h.result.p_value for h in hypotheses if exploratory(h)]))
     rows = []
-    for h, p_adj in zip(hypotheses, adjusted, strict=True):
+    for h in hypotheses:
+        p_adj = next(bh) if exploratory(h) else h.result.p_value
         e = h.result
         rows.append(
             {

@@ -6,10 +6,11 @@ import base64
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from pawpularity.analysis.figures import hypothesis_grid
 from pawpularity.analysis.guidelines import NONE, caveats, cite, guidelines
 from pawpularity.analysis.stats import (
     ALPHA,
@@ -21,12 +22,16 @@ from pawpularity.analysis.stats import (
 )
 from pawpularity.explain.methods import locator
 
+if TYPE_CHECKING:
+    from pawpularity.analysis.hypotheses import Hypothesis
+
 FAMILIES = {
     "H1": "H1 · high-score photos concentrate the model's attention",
     "H2": "H2 · the model looks at the pet, not the background",
     "H3": "H3 · group photos spread attention over more peaks",
     "H4": "H4 · metadata flags: effect on the score, and on attention",
     "H5": "H5 · contrast between the attended region and the background",
+    "H6": "H6 · species: dogs versus cats",
     "cue": "The planted cue and the decoy (demo set)",
 }
 STYLE = """
@@ -101,10 +106,13 @@ def render(report: Report) -> str:
 
 _METHOD = (
     f"<p>Effects carry {CONFIDENCE:.0%} confidence intervals: bootstrap ({RESAMPLES} resamples) "
-    "for map statistics, Welch's t for flag effects on the score. p-values come from permutation "
-    "tests (Welch's t for flags) and are adjusted across all hypotheses together "
-    "(Benjamini–Hochberg). Significance and size are judged apart: significant means an "
-    f"adjusted p-value below {ALPHA:g}; the meaningful size is {MEANINGFUL_SD:g} of a standard "
+    "for map statistics, Welch's t for the whole table's effects on the score (each flag's, "
+    "dogs versus cats). The map statistics' p-values come from permutation tests and are "
+    "adjusted across all of them together (Benjamini–Hochberg: many methods × statistics on one "
+    "sample); each whole-table effect is pre-specified and judged on its own p-value, so its "
+    "verdict says what its interval shows. Significance and size are judged apart: significant "
+    f"means a (map: adjusted) p-value below {ALPHA:g}; the meaningful size is {MEANINGFUL_SD:g} "
+    "of a standard "
     f"deviation (or ρ = {MEANINGFUL_RHO:g}). A hypothesis is "
     "<span class='supported'>supported</span> when significant with the predicted sign and at "
     "least the meaningful size; <span class='small'>small</span> when significant with the "
@@ -180,3 +188,18 @@ def _section(title: str, body: str) -> str:
 
 def _e(text: object) -> str:
     return html.escape(str(text))
+
+
+def family_figures(hypotheses: list[Hypothesis], rows: list[dict[str, Any]]) -> dict[str, bytes]:
+    """Per family: the grid of its hypotheses' plots, each titled with its verdict."""
+    verdicts = {r["id"]: r["verdict"] for r in rows}
+    out = {}
+    for family in FAMILIES:
+        panels = [
+            (h.id, verdicts[h.id], h.plot)
+            for h in hypotheses
+            if h.family == family and h.plot is not None
+        ]
+        if panels:
+            out[family] = hypothesis_grid(panels)
+    return out

@@ -5,11 +5,12 @@ t for large tables: exact and instant), a Spearman correlation (paired bootstrap
 test) and one sample's mean against zero (bootstrap CI, sign-flip test). Every draw is seeded.
 
 A verdict needs enough data: with fewer than MIN_GROUP photos in a group (or no numbers) it is
-`inconclusive`. Otherwise significance (Benjamini–Hochberg adjusted p < ALPHA) is kept apart from
-size (|effect| against the meaningful size: half a standard deviation, or ρ = 0.3):
-significant against the predicted sign is `opposite`; significant and at least the meaningful
-size is `supported`, smaller `small` (a real effect); not significant with the whole interval
-inside (−meaningful, +meaningful) and covering 0 is `no effect`; anything else `inconclusive`.
+`inconclusive`. Otherwise significance (p < ALPHA, after the caller's Benjamini–Hochberg
+adjustment where one applies) is kept apart from size (|effect| against the meaningful size:
+half a standard deviation, or ρ = 0.3): significant against the predicted sign is `opposite`;
+significant and at least the meaningful size is `supported`, smaller `small` (a real effect); not
+significant with the whole interval inside (−meaningful, +meaningful) and covering 0 is
+`no effect`; anything else `inconclusive`.
 """
 
 from __future__ import annotations

@@ -35,6 +35,13 @@ def analyze_cmd(
             help="A train.csv: flag effects, score distribution and report, no images or model.",
         ),
     ] = None,
+    embeddings: Annotated[
+        Path | None,
+        typer.Option(
+            help="An `embed` folder of the same photos (a backbone with ImageNet's classifier): "
+            "its species adds H6, dogs versus cats, on the whole table.",
+        ),
+    ] = DEFAULTS.embeddings,
     methods: Annotated[str, typer.Option(help=METHODS_HELP)] = ",".join(MAP_METHODS),
     max_images: Annotated[
         int, typer.Option(min=1, help="Photos to explain (a seeded random sample of DATA).")
@@ -57,7 +64,7 @@ def analyze_cmd(
 
         if run is not None or data is not None:
             raise ConfigError("--metadata-only takes a train.csv alone: drop RUN and DATA")
-        summary = analyze_metadata(metadata_only, out)
+        summary = analyze_metadata(metadata_only, out, embeddings)
     elif run is None or data is None:
         raise ConfigError("give RUN and DATA (or --metadata-only train.csv)")
     else:
@@ -70,6 +77,7 @@ def analyze_cmd(
             seed=seed,
             runtime=runtime,
             device=device,
+            embeddings=embeddings,
         )
         summary = analyze(run, data, out, config)
     report(summary)

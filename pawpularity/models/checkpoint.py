@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from safetensors.torch import load_model, save_model
 
@@ -43,13 +41,3 @@ def load_net(config: ModelConfig, folder: Path) -> PawpularityNet:
     except Exception as e:  # a truncated file or another architecture
         raise RunError(f"{path}: cannot be loaded into {config.backbone} ({e})") from e
     return net.eval()
-
-
-def read_json(path: Path) -> Any:
-    """A run's (or an embeddings folder's) JSON file, or a RunError saying what is wrong."""
-    if not path.is_file():
-        raise RunError(f"{path}: missing; is this a training run folder?")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise RunError(f"{path}: not valid JSON ({e})") from e

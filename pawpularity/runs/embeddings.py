@@ -18,7 +18,6 @@ import os
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,8 +31,8 @@ from pawpularity.data.dataset import decoded, photo_loader, unit_pixels
 from pawpularity.data.photos import collect
 from pawpularity.data.schema import ID, image_path, read_table
 from pawpularity.device import announce, autocast, pin_memory, resolve_device, runtime_for
-from pawpularity.errors import ConfigError, DataError, RunError
-from pawpularity.files import write_csv, write_json
+from pawpularity.errors import ConfigError, RunError
+from pawpularity.files import read_json, write_csv, write_json
 from pawpularity.models.backbones import (
     TimmModel,
     create_backbone,
@@ -42,13 +41,12 @@ from pawpularity.models.backbones import (
     input_size,
     preprocessing,
 )
-from pawpularity.models.checkpoint import read_json
 from pawpularity.models.embedder import Embedder
 from pawpularity.models.onnx import OrtModule, cached_export, check_runtime, weights_key
 from pawpularity.runs.config import BATCH_SIZE, FEATURES, TTAS, EmbedConfig
+from pawpularity.runs.embedded import EMBEDDINGS, IDS, META, SPECIES, Embeddings, load_embeddings
 from pawpularity.runtime import flat_malloc
 
-EMBEDDINGS, SPECIES, IDS, META = "embeddings.npy", "species.npy", "ids.csv", "meta.json"
 FLUSH_EVERY = 8  # batches between progress records (a crash loses at most this much work)
 
 
@@ -58,18 +56,6 @@ def partial(name: str) -> str:
 
 
 Features = Callable[[torch.Tensor], torch.Tensor]  # B×3×S×S pixels in [0, 1] → B×D (CPU)
-
-
-@dataclass(frozen=True)
-class Embeddings:
-    """A finished embeddings folder, read back: features, their Ids, and how they were made."""
-
-    path: Path
-    features: np.ndarray
-    ids: list[str]
-    errors: list[str]  # "" where the photo was read
-    meta: dict[str, Any]
-    species: np.ndarray | None  # p(dog) vs cat per photo; None without an ImageNet head
 
 
 def photos(data: Path) -> tuple[list[str], list[Path]]:
@@ -294,36 +280,3 @@ class GraphFeatures:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.graph(x)[0]
-
-
-def load_embeddings(path: Path) -> Embeddings:
-    """A finished embeddings folder, checked: shape, Ids and meta agree."""
-    path = Path(path)
-    if not (path / META).is_file():
-        raise DataError(f"{path}: not an embeddings folder (make one with `pawpularity embed`)")
-    meta = read_json(path / META)
-    if not (path / EMBEDDINGS).is_file():
-        raise DataError(
-            f"{path}: unfinished ({meta.get('done', 0)} of {meta.get('n', '?')} photos); run the "
-            "same `pawpularity embed` command again to finish it"
-        )
-    try:
-        features = np.load(path / EMBEDDINGS, mmap_mode="r", allow_pickle=False)
-        table = pd.read_csv(path / IDS, dtype=str, keep_default_na=False)
-        ids, errors = list(table[ID]), list(table["error"])
-    except (OSError, ValueError, KeyError, pd.errors.ParserError) as e:
-        raise DataError(f"{path}: garbled embeddings folder ({e}); make it again") from e
-    if features.ndim != 2 or features.shape != (len(ids), meta.get("dim")):
-        raise DataError(
-            f"{path}: {EMBEDDINGS} has shape {features.shape} but {IDS} lists {len(ids)} photos "
-            f"of {meta.get('dim')} features; make it again"
-        )
-    species = None
-    if meta.get("species"):
-        try:
-            species = np.load(path / SPECIES, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise DataError(f"{path}: garbled {SPECIES} ({e}); make it again") from e
-        if species.shape != (len(ids),):
-            raise DataError(f"{path}: {SPECIES} has shape {species.shape}, not ({len(ids)},)")
-    return Embeddings(path, features, ids, errors, meta, species)

@@ -17,7 +17,8 @@ import torch
 
 from pawpularity.device import resolve_device, runtime_for
 from pawpularity.errors import ConfigError, RunError
-from pawpularity.models.checkpoint import WEIGHTS_FILE, load_net, read_json
+from pawpularity.files import read_json
+from pawpularity.models.checkpoint import WEIGHTS_FILE, load_net
 from pawpularity.models.config import ModelConfig
 from pawpularity.models.ensemble import FoldEnsemble
 from pawpularity.models.onnx import check_runtime

@@ -21,7 +21,7 @@ from pawpularity.data.folds import near_duplicate_groups
 from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
 from pawpularity.errors import ConfigError, DataError
 from pawpularity.runs.config import HEAD_KINDS
-from pawpularity.runs.embeddings import load_embeddings
+from pawpularity.runs.embedded import load_embeddings
 from pawpularity.runs.heads import FoldHead, species_source
 from pawpularity.training.config import HeadConfig
 from pawpularity.training.heads import fit_head, params

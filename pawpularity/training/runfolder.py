@@ -20,8 +20,7 @@ from tqdm import tqdm
 from pawpularity.data.folds import assign_folds
 from pawpularity.data.schema import FLAGS, ID, TARGET
 from pawpularity.errors import ConfigError, DataError, RunError
-from pawpularity.files import write_csv, write_json
-from pawpularity.models.checkpoint import read_json
+from pawpularity.files import read_json, write_csv, write_json
 from pawpularity.runs.config import CONFIG
 from pawpularity.training.metrics import flag_auc, rmse
 

@@ -131,3 +131,16 @@ def test_guidelines_state_a_small_effect_and_no_effect() -> None:
     assert "about 1.9 points lower on average, small but real" in lines[0]
     assert "makes no measurable difference" in lines[1] and "Human = 1" in lines[1]
     assert guidelines([row("Blur", -1.9, -3.5, 1.0, "inconclusive")]) == []
+
+
+def test_guidelines_on_species() -> None:
+    def species(value: float, low: float, high: float, verdict: str) -> dict[str, Any]:
+        return {**row("Blur", value, low, high, verdict), "id": "H6-species"}
+
+    (line,) = guidelines([species(7.5, 6.6, 8.4, "small")])
+    assert line.startswith("Dogs score about 7.5 points higher than cats on average, small but")
+    assert "(H6-species: +7.5 (95 % CI +6.6 to +8.4, p 0.01, n = 9912))" in line
+    (line,) = guidelines([species(0.1, -0.9, 1.1, "no effect")])
+    assert line.startswith("Species makes no measurable difference")
+    assert guidelines([species(-7.5, -8.4, -6.6, "opposite")]) == []
+    assert guidelines([species(7.5, -0.4, 15.0, "inconclusive")]) == []

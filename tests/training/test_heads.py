@@ -158,7 +158,7 @@ def test_extra_species_joins_the_features_and_predict_computes_it(
     from safetensors.numpy import load_file
 
     from pawpularity.data.dataset import load_prepared
-    from pawpularity.runs.embeddings import load_embeddings
+    from pawpularity.runs.embedded import load_embeddings
     from pawpularity.runs.heads import HEAD_FILE
     from tests.conftest import TINY_EMBED
 

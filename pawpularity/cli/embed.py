@@ -30,7 +30,8 @@ def embed_cmd(
         str,
         typer.Option(
             help=f"{', '.join(FEATURES)}: the pooled embedding, the 1000 ImageNet logits (the "
-            "1st-place Kaggle recipe's SVR input), or both side by side."
+            "1st-place Kaggle recipe's SVR input), both side by side, or auto: both where the "
+            "backbone keeps ImageNet's classifier, else pooled (meta.json records which)."
         ),
     ] = DEFAULTS.features,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",

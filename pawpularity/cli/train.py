@@ -115,8 +115,8 @@ def train_cmd(
     if head != "net":
         from pawpularity.training.head_cv import train_head
 
-        head_config = HeadConfig(head, folds, seed, flags=not no_flags)
-        metrics = train_head(data_dir, embeddings or [], out, head_config, resume, extra or [])
+        head_config = HeadConfig(head, folds, seed, flags=not no_flags, extra=tuple(extra or ()))
+        metrics = train_head(data_dir, embeddings or [], out, head_config, resume)
         _report(metrics, out)
         return
 

@@ -13,8 +13,9 @@ HEAD_KINDS = ("svr", "ridge")  # the scikit-learn heads of a head run (`train --
 MAX_FOLDS = 100
 BATCH_SIZE = 32  # photos per forward pass when scoring and embedding
 TTAS = ("none", "flip")  # embeddings of the photo, or the mean with its mirror image
-# What `embed` writes per photo: pooled features, the 1000 ImageNet logits, or both side by side.
-FEATURES = ("pooled", "logits", "both")
+# What `embed` writes per photo: pooled features, the 1000 ImageNet logits, or both side by side;
+# `auto`: both where the backbone keeps ImageNet's classifier, else pooled.
+FEATURES = ("pooled", "logits", "both", "auto")
 EXTRAS = ("species",)  # columns `train --head --extra` adds: p(dog) vs cat from the ImageNet head
 
 

@@ -90,7 +90,8 @@ def embed(
     ids, paths = photos(Path(data))
     backbone = embedding_backbone(config.backbone, config.pretrained, config.weights)
     species = has_imagenet_head(backbone)
-    embedder = make_embedder(backbone, config.tta, config.features, species)
+    features = ("both" if species else "pooled") if config.features == "auto" else config.features
+    embedder = make_embedder(backbone, config.tta, features, species)
     mean, std, _ = preprocessing(backbone)
     size = input_size(backbone, config.image_size)
     meta: dict[str, Any] = {
@@ -101,9 +102,9 @@ def embed(
         "mean": list(mean),
         "std": list(std),
         "tta": config.tta,
-        "features": config.features,
+        "features": features,
         "species": species,
-        "dim": feature_size(backbone, config.features),
+        "dim": feature_size(backbone, features),
         "n": len(ids),
         "data": str(Path(data).resolve()),
     }
@@ -122,7 +123,7 @@ def embed(
 def make_embedder(backbone: TimmModel, tta: str, features: str, species: bool) -> Embedder:
     """The embedder of `--tta` and `--features` (a ConfigError for others), with the species
     column after the features if `species`."""
-    if features not in FEATURES:
+    if features not in FEATURES[:3]:  # `auto` is resolved by `embed`
         raise ConfigError(f"--features must be one of {', '.join(FEATURES)}, not {features!r}")
     pooled, logits = features in ("pooled", "both"), features in ("logits", "both")
     return Embedder(backbone, tta == "flip", pooled, logits, species)

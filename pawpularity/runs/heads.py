@@ -129,7 +129,7 @@ def head_embedders(config: dict[str, Any]) -> list[tuple[Embedder, int]]:
     """A head run's embedders (backbone, TTA, features, species) and their input sizes, in
     feature order."""
     sources = list(config["embeddings"].values())
-    species = species_source(sources, config.get("extra", []))
+    species = species_source(sources, config["head"].get("extra", []))
     out = []
     for i, source in enumerate(sources):
         backbone = embedding_backbone(source["backbone"], source["pretrained"], source["weights"])

@@ -50,6 +50,7 @@ class HeadConfig:
     folds: int = TrainConfig.folds  # the network's folds by default: runs that blend
     seed: int = TrainConfig.seed
     flags: bool = True  # the 12 flags join the features (predicted for photos without them)
+    extra: tuple[str, ...] = ()  # columns joining the features (`--extra species`; EXTRAS)
 
 
 @dataclass(frozen=True)

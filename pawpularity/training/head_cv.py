@@ -53,12 +53,8 @@ def train_head(
     out: Path,
     config: HeadConfig,
     resume: bool = False,
-    extra: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Fit one head per fold on the embeddings of DATA's photos; metrics as for `train`.
-
-    extra: columns that join the features (`--extra species`), recorded in config.json.
-    """
+    """Fit one head per fold on the embeddings of DATA's photos; metrics as for `train`."""
     start = time.perf_counter()
     if config.head not in HEAD_KINDS:
         raise ConfigError(
@@ -69,8 +65,8 @@ def train_head(
     table = read_table(Path(data_dir) / "train.csv")
     paths = [image_path(data_dir, i) for i in table[ID]]
     check_present(paths)
-    x, sources = _features(list(table[ID]), embeddings, extra)
-    start_run(out, _wanted(data_dir, config, sources, extra), resume)
+    x, sources = _features(list(table[ID]), embeddings, config.extra)
+    start_run(out, _wanted(data_dir, config, sources), resume)
     folds = run_folds(out, table, paths, config.folds, config.seed)
     groups = near_duplicate_groups(paths)
     flags = table[list(FLAGS)].to_numpy(np.float64)
@@ -135,15 +131,12 @@ def _features(
     return np.hstack(blocks), sources
 
 
-def _wanted(
-    data_dir: Path, config: HeadConfig, sources: list[dict[str, Any]], extra: Sequence[str]
-) -> dict[str, Any]:
+def _wanted(data_dir: Path, config: HeadConfig, sources: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "pawpularity": __version__,
         "kind": "head",
         "data": str(Path(data_dir).resolve()),
         "head": asdict(config),
-        "extra": list(extra),
         "embeddings": {str(i): s for i, s in enumerate(sources)},
         "flags": list(FLAGS),
     }

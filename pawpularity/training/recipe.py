@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import timm
 
 from pawpularity.errors import ConfigError
 from pawpularity.files import write_csv
@@ -42,9 +41,7 @@ def recipe(data: Path, out: Path, config: RecipeConfig, device: str = "auto") ->
     dirs = []
     for name in config.backbones:
         emb = out / "emb" / name
-        settings = EmbedConfig(
-            name, config.image_size, "flip", config.pretrained, features=_features(name)
-        )
+        settings = EmbedConfig(name, config.image_size, "flip", config.pretrained, features="auto")
         embed(data, emb, settings, device=device)
         dirs.append(emb)
     members: dict[str, Path] = {}  # name → run folder
@@ -69,13 +66,6 @@ def recipe(data: Path, out: Path, config: RecipeConfig, device: str = "auto") ->
     table = pd.DataFrame(rows)
     write_csv(table, out / "recipe.csv")
     return table
-
-
-def _features(backbone: str) -> str:
-    """Pooled features and ImageNet logits where timm's weights keep ImageNet's classifier (not
-    CLIP's projection, not self-supervised weights): else pooled features only."""
-    cfg = timm.models.get_pretrained_cfg(backbone)
-    return "both" if cfg is not None and cfg.num_classes == 1000 else "pooled"
 
 
 def _row(member: str, metrics: dict[str, Any]) -> dict[str, Any]:

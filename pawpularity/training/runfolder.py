@@ -20,7 +20,7 @@ from tqdm import tqdm
 from pawpularity.data.folds import assign_folds
 from pawpularity.data.schema import FLAGS, ID, TARGET
 from pawpularity.errors import ConfigError, DataError, RunError
-from pawpularity.files import read_json, write_csv, write_json
+from pawpularity.files import jsonable, read_json, write_csv, write_json
 from pawpularity.runs.config import CONFIG
 from pawpularity.training.metrics import flag_auc, rmse
 
@@ -34,7 +34,7 @@ def start_run(out: Path, wanted: dict[str, Any], resume: bool) -> None:
             raise RunError(
                 f"{out} already holds a run: add --resume to continue it, or pick a new --out"
             )
-        saved = read_json(path)
+        saved, wanted = read_json(path), jsonable(wanted)  # as JSON holds it: tuples are lists
         diff = [
             f"{part}.{k}"
             for part, value in wanted.items()

@@ -156,9 +156,10 @@ def test_logits_and_both_are_the_imagenet_classifier_output(
     tiny_demo: Path, tiny_embeddings: Path, tmp_path: Path
 ) -> None:
     args = ["embed", str(tiny_demo), "--image-size", "64", "--pretrained", "none"]
-    for features, tta in (("both", "none"), ("logits", "flip")):
+    # auto: both, since Lite0 keeps ImageNet's classifier (and meta.json says so)
+    for option, features, tta in (("auto", "both", "none"), ("logits", "logits", "flip")):
         out = tmp_path / features
-        cli = [*args, "--out", str(out), "--features", features, "--tta", tta, "--runtime", "eager"]
+        cli = [*args, "--out", str(out), "--features", option, "--tta", tta, "--runtime", "eager"]
         result = CliRunner().invoke(app, cli)
         assert result.exit_code == 0, result.output
         e = E.load_embeddings(out)
@@ -199,10 +200,11 @@ def test_a_backbone_without_imagenet_head_is_one_line(tiny_demo: Path, tmp_path:
         message = str(result.exception)
         assert "no 1000-class ImageNet classifier" in message and "\n" not in message
     assert not emb.exists()
-    result = CliRunner().invoke(app, [*base])  # pooled features: no species, no error
+    result = CliRunner().invoke(app, [*base, "--features", "auto"])  # pooled: no species
     assert result.exit_code == 0, result.output
     e = E.load_embeddings(emb)
     assert e.species is None and not (emb / E.SPECIES).exists()
+    assert e.meta["features"] == "pooled" and e.features.shape == (16, 192)
     train = ["train", str(tiny_demo), "--head", "ridge", "--embeddings", str(emb), "--folds", "2"]
     result = CliRunner().invoke(app, [*train, "--out", str(tmp_path / "r"), "--extra", "species"])
     assert isinstance(result.exception, ConfigError), result.output

@@ -169,7 +169,7 @@ def test_extra_species_joins_the_features_and_predict_computes_it(
     run = tmp_path / "run"
     _train_and_predict(tiny_demo, emb, run, "--extra", "species")
     config = json.loads((run / "config.json").read_text())
-    assert config["extra"] == ["species"] and config["embeddings"]["0"]["species"] is True
+    assert config["head"]["extra"] == ["species"] and config["embeddings"]["0"]["species"] is True
     assert config["embeddings"]["0"]["features"] == features
     assert len(load_file(str(run / "fold0" / HEAD_FILE))["mean"]) == width + 1 + 12
     # predict embeds a photo into the very row the head was trained on: features, then species
@@ -179,8 +179,13 @@ def test_extra_species_joins_the_features_and_predict_computes_it(
     row = rows(x.float() / 255).numpy()[0]
     assert row.shape == (width + 1,) and e.species is not None
     assert np.allclose(row[:-1], e.features[5], atol=1e-4) and abs(row[-1] - e.species[5]) < 1e-5
+    # the same settings resume (config.json holds the tuple as a list); others are refused
+    head = HeadConfig("svr", folds=2, extra=("species",))
+    assert train_head(tiny_demo, [emb], run, head, resume=True)["cv_rmse"] > 0
+    with pytest.raises(RunError, match=r"other settings \(head.extra\)"):
+        train_head(tiny_demo, [emb], run, HeadConfig("svr", folds=2), resume=True)
     with pytest.raises(ConfigError, match="--extra must be one of species"):
-        train_head(tiny_demo, [tiny_embeddings], tmp_path / "r", HeadConfig(), extra=["breed"])
+        train_head(tiny_demo, [tiny_embeddings], tmp_path / "r", HeadConfig(extra=("breed",)))
     result = CliRunner().invoke(
         app, ["train", str(tiny_demo), "--out", str(tmp_path / "n"), "--extra", "species"]
     )
@@ -197,6 +202,6 @@ def test_no_flags_trains_and_predicts(
     run = tmp_path / "run"
     frame = _train_and_predict(tiny_demo, tiny_embeddings, run, "--no-flags")
     config = json.loads((run / "config.json").read_text())
-    assert config["head"]["flags"] is False and config["extra"] == []
+    assert config["head"]["flags"] is False and config["head"]["extra"] == []
     assert len(load_file(str(run / "fold0" / HEAD_FILE))["mean"]) == 1280  # no flag columns
     assert frame["score"].nunique() > 1

@@ -90,8 +90,8 @@ def embed(
     ids, paths = photos(Path(data))
     backbone = embedding_backbone(config.backbone, config.pretrained, config.weights)
     species = has_imagenet_head(backbone)
-    features = ("both" if species else "pooled") if config.features == "auto" else config.features
-    embedder = make_embedder(backbone, config.tta, features, species)
+    kind = ("both" if species else "pooled") if config.features == "auto" else config.features
+    embedder = make_embedder(backbone, config.tta, kind, species)
     mean, std, _ = preprocessing(backbone)
     size = input_size(backbone, config.image_size)
     meta: dict[str, Any] = {
@@ -102,9 +102,9 @@ def embed(
         "mean": list(mean),
         "std": list(std),
         "tta": config.tta,
-        "features": features,
+        "features": kind,
         "species": species,
-        "dim": feature_size(backbone, features),
+        "dim": feature_size(backbone, kind),
         "n": len(ids),
         "data": str(Path(data).resolve()),
     }

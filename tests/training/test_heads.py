@@ -65,6 +65,35 @@ def test_numpy_heads_equal_scikit_learn(kind: str) -> None:
     assert np.isfinite(head.predict(emb, nan_flags)[0]).all()
 
 
+def test_a_large_fold_tunes_the_svr_on_whole_groups_and_refits_on_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sklearn.model_selection import GridSearchCV
+
+    import pawpularity.training.heads as heads
+
+    monkeypatch.setattr(heads, "TUNE_ROWS", 50)
+    groups = np.repeat(np.arange(60), 2)  # 120 rows in pairs of near-duplicates
+    rows = heads.tuning_rows(groups, seed=3)
+    assert 50 <= len(rows) <= 51 and set(np.bincount(groups[rows])) <= {0, 2}  # whole pairs
+    assert not np.array_equal(rows, heads.tuning_rows(groups, seed=4))
+    assert np.array_equal(heads.tuning_rows(groups[:40], seed=3), np.arange(40))  # small: all
+    seen = []
+    fit = GridSearchCV.fit
+    monkeypatch.setattr(
+        GridSearchCV, "fit", lambda s, x, *a, **k: seen.append(len(x)) or fit(s, x, *a, **k)
+    )
+    rng = np.random.default_rng(0)
+    emb, flags = rng.normal(size=(120, 20)), rng.integers(0, 2, (120, 12)).astype(float)
+    y = 30 + 10 * emb[:, 0] + rng.normal(size=120)
+    a = fit_head("svr", emb, flags, y, groups, seed=3).arrays
+    assert seen == [len(rows)]  # the grid saw the tuning rows only
+    z = (np.hstack([emb, flags]) - a["mean"]) / a["scale"]
+    model = SVR(C=float(a["C"]), epsilon=float(a["epsilon"]), gamma=float(a["gamma"]))
+    model.fit(z, (y - a["y_mean"]) / a["y_std"])  # the chosen settings on all 120 rows
+    assert np.allclose(a["sv"], model.support_vectors_) and len(a["sv"]) > len(rows)
+
+
 def test_predict_scores_with_a_head_run(tiny_head_run: Path, tmp_path: Path) -> None:
     from tests.conftest import PETS
 

@@ -16,9 +16,11 @@ def blend_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Finished runs on the same data and folds.")],
     out: Annotated[Path, typer.Option("--out", help="Blend run folder to write.")],
 ) -> None:
-    """Blend runs with non-negative weights fitted on their out-of-fold predictions.
+    """Blend runs by a weighted average (weights ≥ 0 summing to 1) fitted on their out-of-fold
+    predictions.
 
-    The blend's CV is nested (the weights that score a fold never saw it); `predict` takes
+    The blend's CV is nested (the weights that score a fold never saw it); when it is worse than
+    the best member's, the blend says so and keeps that member's predictions. `predict` takes
     the blend folder like any run.
     """
     from pawpularity.training.blend import blend
@@ -26,4 +28,6 @@ def blend_cmd(
     metrics = blend(runs, out)
     keys = ("cv_rmse", "baseline_rmse", "fold_rmse", "weights")
     typer.echo(json.dumps({k: metrics[k] for k in keys}))
+    if metrics["note"]:
+        typer.echo(f"note: {metrics['note']}")
     typer.echo(f"blend written to {out}")

@@ -1,8 +1,12 @@
-"""Blends of finished runs: non-negative weights on their out-of-fold predictions.
+"""Blends of finished runs: a weighted average of their out-of-fold predictions.
 
-The blend's own CV is nested: the weights that score fold k are fitted on the other folds'
-out-of-fold predictions only, so `cv_rmse` is as honest as the runs'. The weights kept for
-scoring new photos are fitted on all rows; `runs.blend.BlendEngine` scores with them.
+The weights are non-negative and sum to 1 (least squares on the simplex), so the blend stays
+within its members' range: an unconstrained or merely non-negative fit can scale every score up
+(fold weights summing to 1.14) and extrapolate. The blend's own CV is nested: the weights that
+score fold k are fitted on the other folds' out-of-fold predictions only, so `cv_rmse` is as
+honest as the runs'. When that nested CV is still worse than the best member's, the blend says
+so and keeps the best member's predictions (its weight 1). The weights kept for scoring new
+photos are fitted on all rows; `runs.blend.BlendEngine` scores with them.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import nnls
+from scipy.optimize import minimize
 
 from pawpularity.data.schema import ID
 from pawpularity.errors import RunError
@@ -41,10 +45,15 @@ def blend(runs: list[Path], out: Path) -> dict[str, Any]:
     blended, baseline, fold_weights = np.empty_like(y), np.empty_like(y), []
     for k in np.unique(folds):
         tr, va = folds != k, folds == k
-        w = nnls(preds[tr], y[tr])[0]
+        w = simplex_weights(preds[tr], y[tr])
         blended[va], baseline[va] = preds[va] @ w, y[tr].mean()
         fold_weights.append(w.round(4).tolist())
-    weights = nnls(preds, y)[0]
+    weights = simplex_weights(preds, y)
+    members = [rmse(y, p) for p in preds.T]
+    best, nested = int(np.argmin(members)), rmse(y, blended)
+    fallback = nested > members[best]
+    if fallback:  # the best member alone, as the blend's predictions and weights
+        blended, weights = preds[:, best].copy(), np.eye(len(runs))[best]
     write_json(
         out / CONFIG,
         {
@@ -62,12 +71,36 @@ def blend(runs: list[Path], out: Path) -> dict[str, Any]:
         "baseline_rmse": rmse(y, baseline),
         "weights": weights.round(4).tolist(),
         "fold_weights": fold_weights,
-        "run_cv_rmse": [rmse(y, p) for p in preds.T],
+        "run_cv_rmse": members,
+        "nested_cv_rmse": nested,  # the weighted average's, kept or not
+        "note": (
+            f"the nested blend ({nested:.2f}) is worse than its best member, {runs[best]} "
+            f"({members[best]:.2f}): the blend keeps that member's predictions"
+            if fallback
+            else ""
+        ),
         "n": len(y),
         "folds": len(np.unique(folds)),
     }
     write_json(out / "metrics.json", metrics)
     return metrics
+
+
+def simplex_weights(preds: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """argmin ‖preds·w − y‖² over w ≥ 0, Σw = 1 (SLSQP from equal weights, exact gradient)."""
+    k = preds.shape[1]
+    gram, target = preds.T @ preds / len(y), preds.T @ y / len(y)
+    result = minimize(
+        lambda w: w @ gram @ w - 2 * w @ target,
+        np.full(k, 1 / k),
+        jac=lambda w: 2 * (gram @ w - target),
+        bounds=[(0.0, 1.0)] * k,
+        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1, "jac": lambda w: np.ones(k)}],
+        method="SLSQP",
+        options={"ftol": 1e-12, "maxiter": 500},
+    )
+    w = np.clip(result.x, 0.0, None)
+    return w / w.sum()
 
 
 def _oof(run: Path) -> pd.DataFrame:

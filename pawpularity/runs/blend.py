@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
+from pawpularity.data.schema import SCORE_MAX, SCORE_MIN
 from pawpularity.models.embedder import resized
 from pawpularity.runs.engine import Engine
 
@@ -31,6 +32,7 @@ class BlendEngine:
         pixels = pixels.to(self.device, non_blocking=True)
         outs = [e(resized(pixels, e.image_size), flags) for e in self.engines]
         scores = torch.stack([s.double() for s, _ in outs], 1) @ self.weights.double()
+        scores = scores.clamp(SCORE_MIN, SCORE_MAX)  # a blend fitted before weights summed to 1
         share = self.weights / self.weights.sum().clamp_min(1e-12)
         probs = sum(w * p.float() for w, (_, p) in zip(share.tolist(), outs, strict=True))
         return scores.float(), torch.as_tensor(probs)

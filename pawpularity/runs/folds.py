@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from pawpularity.data.dataset import unit_pixels
-from pawpularity.data.schema import FLAGS
+from pawpularity.data.schema import FLAGS, SCORE_MAX, SCORE_MIN
 from pawpularity.device import autocast
 from pawpularity.models.ensemble import FoldEnsemble
 
@@ -66,7 +66,8 @@ class FoldEngine:
             scores, probs = self.graph(x, known)[:2]
         if self.folds is not None:
             scores, probs = scores[:, self.folds], probs[:, self.folds]
-        return scores.float().mean(1).cpu(), probs.float().mean(1).cpu()
+        scores = scores.float().mean(1).clamp(SCORE_MIN, SCORE_MAX)  # the scale, as the heads'
+        return scores.cpu(), probs.float().mean(1).cpu()
 
 
 def eager_engine(ensemble: FoldEnsemble, device: torch.device = CPU) -> FoldEngine:

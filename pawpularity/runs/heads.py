@@ -19,6 +19,7 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 from pawpularity.data.dataset import unit_pixels
+from pawpularity.data.schema import SCORE_MAX, SCORE_MIN
 from pawpularity.errors import ConfigError, RunError
 from pawpularity.files import atomic
 from pawpularity.models.embedder import Embedder, resized
@@ -63,7 +64,7 @@ class FoldHead:
         else:
             sq = (z**2).sum(1)[:, None] + (a["sv"] ** 2).sum(1)[None] - 2 * z @ a["sv"].T
             raw = np.exp(-a["gamma"] * np.maximum(sq, 0)) @ a["dual"] + a["intercept"]
-        score = np.clip(a["y_mean"] + a["y_std"] * raw, 1.0, 100.0)
+        score = np.clip(a["y_mean"] + a["y_std"] * raw, SCORE_MIN, SCORE_MAX)
         return score.astype(np.float32), probs.astype(np.float32)
 
     def save(self, folder: Path) -> None:

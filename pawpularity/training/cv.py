@@ -26,7 +26,15 @@ from lightning.pytorch.callbacks import RichProgressBar
 from torch.utils.data import DataLoader, Dataset
 
 from pawpularity.data.dataset import ImageFiles, load_bank
-from pawpularity.data.schema import FLAGS, ID, TARGET, image_path, read_table
+from pawpularity.data.schema import (
+    FLAGS,
+    ID,
+    SCORE_MAX,
+    SCORE_MIN,
+    TARGET,
+    image_path,
+    read_table,
+)
 from pawpularity.errors import ConfigError, RunError
 from pawpularity.models.backbones import create_backbone
 from pawpularity.models.checkpoint import save_weights
@@ -289,8 +297,8 @@ def _predict(module: FoldModule, data: Rows) -> pd.DataFrame:
         emb = module.embed(x.to(device), train=False)
         raw, logits = net.head(emb, flags.to(device))
         raw_free, _ = net.head(emb, None)
-        out["prediction"].append(net.to_score(raw).cpu().numpy())
-        out["prediction_no_flags"].append(net.to_score(raw_free).cpu().numpy())
+        for key, r in (("prediction", raw), ("prediction_no_flags", raw_free)):
+            out[key].append(net.to_score(r).clamp(SCORE_MIN, SCORE_MAX).cpu().numpy())
         out["probs"].append(torch.sigmoid(logits).cpu().numpy())
     frame = pd.DataFrame({k: np.concatenate(out[k]) for k in ("prediction", "prediction_no_flags")})
     probs = np.concatenate(out["probs"])

@@ -58,11 +58,14 @@ def make_run(path: Path) -> None:
 def measure(args: list[str]) -> tuple[float, float]:
     """(seconds, peak MiB of resident memory) of one CLI command in its own process."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "pawpularity", *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status:
-        raise SystemExit(f"failed: pawpularity {' '.join(args)}")
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "pawpularity", *args],
+                                stdout=subprocess.DEVNULL, stderr=stderr)  # fmt: skip
+        _, status, usage = os.wait4(proc.pid, 0)
+        if status:
+            stderr.seek(0)
+            tail = stderr.read().decode(errors="replace").strip().splitlines()[-5:]
+            raise SystemExit(f"failed: pawpularity {' '.join(args)}\n" + "\n".join(tail))
     return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 

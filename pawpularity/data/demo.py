@@ -154,7 +154,7 @@ def _vary(photo: Image.Image, size: tuple[int, int], rng: np.random.Generator) -
     area = rng.uniform(0.5, 1.0) * w * h
     crop_w, crop_h = np.sqrt(area * aspect), np.sqrt(area / aspect)
     shrink = min(1.0, w / crop_w, h / crop_h)  # keep the crop inside the photo
-    crop_w, crop_h = crop_w * shrink, crop_h * shrink
+    crop_w, crop_h = min(crop_w * shrink, w), min(crop_h * shrink, h)  # even by rounding
     x0, y0 = rng.uniform(0, w - crop_w), rng.uniform(0, h - crop_h)
     box = (x0, y0, x0 + crop_w, y0 + crop_h)
     im = photo.resize(size, Image.Resampling.LANCZOS, box=box)

@@ -136,6 +136,12 @@ class Model:
         return IMAGENET_RUN if self.run is None else self.run.kind
 
     @property
+    def warning(self) -> str:
+        """What to say before any score: that the run trained on the planted-cue demo set (its
+        scores mean nothing for real photos), or ``""``."""
+        return "" if self.run is None else self.run.warning
+
+    @property
     def image_size(self) -> int:
         """The square side photos are squeezed to before scoring."""
         return self.explainer.size if self.run is None else self.run.image_size

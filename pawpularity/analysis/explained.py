@@ -32,6 +32,7 @@ from pawpularity.analysis.maps import (
     to_grid,
     top_mass,
 )
+from pawpularity.data.demo import is_demo_set
 from pawpularity.data.images import Box, load_image
 from pawpularity.data.schema import ID, TARGET, image_path
 from pawpularity.device import announce, resolve_device
@@ -104,7 +105,7 @@ def explain_sample(
     pets = imagenet_explainer("eager", seed, where)
     announce(device, where)
     pet_method = locator(pets.supports)
-    has_cues = (Path(data_dir) / "cues.csv").is_file()
+    has_cues = is_demo_set(data_dir)
     cues = _cue_rows(data_dir) if has_cues else {}
     ids = table[ID].tolist()
     folds = oof_folds(run_dir, ids, len(explainers))

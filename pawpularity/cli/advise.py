@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pawpularity.advise import MARGIN
-from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app, load_model
 
 
 @app.command("advise")
@@ -35,12 +35,11 @@ def advise_cmd(
     Writes DIR/<photo>/ per photo (DIR/ itself for one photo) and DIR/summary.json.
     Exit 0 when every photo was advised, 2 when some failed, 1 when none was.
     """
-    import pawpularity as paw
     from pawpularity.advise.evidence import read_effects
     from pawpularity.data.photos import collect
 
     effects = None if evidence is None else read_effects(evidence)  # a bad one fails first
-    model = paw.load(run, runtime=runtime, device=device)
+    model = load_model(run, runtime=runtime, device=device)
     summary = model.advise_photos([i.path for i in collect(paths)], out, effects, margin)
     for path, result in summary["photos"].items():
         if "error" in result:

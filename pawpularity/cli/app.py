@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from pawpularity.device import DEVICE_HELP
 from pawpularity.models.config import RUNTIMES
 from pawpularity.version import __version__
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pawpularity.api import Model
 
 RUNTIME_HELP = (
     f"{', '.join(RUNTIMES)}: ONNX Runtime where it can (an exported run, RISE's batched "
@@ -38,3 +43,19 @@ def _root(
     ] = False,
 ) -> None:
     """Predict, explain and improve the appeal of pet adoption photos."""
+
+
+def load_model(run: str | Path, **options: Any) -> Model:
+    """`paw.load(run, **options)`, after a `warning:` line on stderr when the run trained on the
+    planted-cue demo set (predict, explain, advise and serve all say it first)."""
+    from pathlib import Path
+
+    import pawpularity as paw
+    from pawpularity.files import read_json
+    from pawpularity.runs.config import CONFIG
+    from pawpularity.runs.run import warning_of
+
+    config = Path(run) / CONFIG
+    if config.is_file() and (warning := warning_of(read_json(config))):
+        typer.echo(f"warning: {warning}", err=True)
+    return paw.load(run, **options)

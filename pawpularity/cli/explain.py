@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app, load_model
 from pawpularity.explain.methods import METHODS, Rise, described
 
 METHODS_HELP = f"Comma-separated saliency methods ({described()})."
@@ -53,14 +53,13 @@ def explain_cmd(
     Maps explain the score as it is made: the average over the run's folds (or --fold K).
     Exit 0 when every photo was explained, 2 when some failed, 1 when none was.
     """
-    import pawpularity as paw
     from pawpularity.data.photos import collect
     from pawpularity.explain.methods import build, parse_methods
     from pawpularity.explain.photos import ExplainConfig
 
     chosen = build(parse_methods(methods), Rise(masks=rise_masks))
     config = ExplainConfig(methods=chosen, target=target, sanity=sanity)
-    model = paw.load(run, runtime=runtime, fold=fold, seed=seed, device=device)
+    model = load_model(run, runtime=runtime, fold=fold, seed=seed, device=device)
     summary = model.explain_photos([item.path for item in collect(paths)], out, config)
     for name, m in summary["means"].items():
         typer.echo(

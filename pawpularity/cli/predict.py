@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app, load_model
 from pawpularity.runs.config import BATCH_SIZE
 
 ENGINES = ("local", "ray")
@@ -54,7 +54,6 @@ def predict_cmd(
 
     Exit 0 when every photo scored, 2 when some failed, 1 when none did.
     """
-    import pawpularity as paw
     from pawpularity.data.photos import collect
     from pawpularity.errors import ConfigError
 
@@ -78,7 +77,7 @@ def predict_cmd(
             device,
         )
     else:
-        model = paw.load(run, runtime=runtime, device=device)
+        model = load_model(run, runtime=runtime, device=device)
         summary = model.predict(items, out, batch_size, workers, resume, overwrite, inputs)
     typer.echo(f"{summary.scored} scored, {summary.failed} failed: {out}")
     raise typer.Exit(summary.exit_code)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app, load_model
 
 
 @app.command("serve")
@@ -39,7 +39,6 @@ def serve_cmd(
     ] = None,
 ) -> None:
     """The web page (/) and REST API (/api/score, /api/explain, /api/advise; docs at /docs)."""
-    import pawpularity as paw
     from pawpularity.advise.evidence import read_effects
     from pawpularity.device import resolve_device
     from pawpularity.errors import ConfigError
@@ -53,7 +52,7 @@ def serve_cmd(
     sock = bind(host, port)  # a port in use fails now, not after the warm-up
     untune_malloc()  # a server's memory must stay flat across requests of every size
     effects = None if evidence is None else read_effects(evidence)
-    model = paw.load(run, runtime=runtime, device=device)
+    model = load_model(run, runtime=runtime, device=device)
     typer.echo("warming up (shipped photos through every model call) ...", err=True)
     with tempfile.TemporaryDirectory(prefix="pawpularity-results-") as temporary:
         folder = results or Path(temporary)

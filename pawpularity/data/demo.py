@@ -47,6 +47,7 @@ MARGIN = 4  # smallest gap between an object and the image edge
 MIN_CENTRE_GAP = 1.5  # in object sides
 BASE_SCORE, CUE_EFFECT, NOISE_SD = 25.0, 35.0, 5.0
 JPEG_QUALITY = 90
+CUES_FILE = "cues.csv"  # both boxes of every photo: what marks a folder as a demo set
 SUPERSAMPLE = 4  # objects are drawn this many times larger, then averaged down (anti-aliasing)
 
 LICENSE_HEADER = """\
@@ -57,6 +58,11 @@ ShareAlike term applies to these adapted versions) or, for cat_chelsea_skimage.p
 sources.csv names the source photo of every Id.
 
 """
+
+
+def is_demo_set(data_dir: Path) -> bool:
+    """Whether a Kaggle-layout folder is a planted-cue demo set (it has CUES_FILE)."""
+    return (Path(data_dir) / CUES_FILE).is_file()
 
 
 def make_demo(
@@ -76,7 +82,7 @@ def make_demo(
         raise DataError(f"a demo set needs at least 2 photos, got n={n}")
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError(f"{out_dir}: exists and is not a folder; choose a new folder")
-    if (out_dir / "train.csv").exists() and not (out_dir / "cues.csv").exists():
+    if (out_dir / "train.csv").exists() and not is_demo_set(out_dir):
         raise DataError(
             f"{out_dir}: holds a train.csv that `data demo` did not write; choose another folder"
         )
@@ -112,7 +118,7 @@ def make_demo(
             write_bytes(image_path(out_dir, image_id), _jpeg(photo))
 
         _write_csv(
-            out_dir / "cues.csv",
+            out_dir / CUES_FILE,
             CUE_COLUMNS,
             (
                 [i, int(c is not None), *(c or ("",) * 4), 1, *d]

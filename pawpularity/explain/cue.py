@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from pawpularity.data.demo import CUES_FILE
 from pawpularity.data.images import Box, load_image
 from pawpularity.data.schema import image_path
 from pawpularity.explain.explainer import Explainer
@@ -47,7 +48,7 @@ def hits(point: tuple[int, int], box: Box, shape: tuple[int, int], margin: float
 
 def read_cues(data_dir: Path) -> pd.DataFrame:
     """cues.csv indexed by Id, boxes as ints (cue columns empty where there is no cue)."""
-    return pd.read_csv(Path(data_dir) / "cues.csv", dtype={"Id": str}).set_index("Id")
+    return pd.read_csv(Path(data_dir) / CUES_FILE, dtype={"Id": str}).set_index("Id")
 
 
 def cue_and_decoy_hits(saliency: np.ndarray, cue: Box, decoy: Box) -> tuple[bool, bool]:

@@ -118,7 +118,8 @@ def _explain_one(
         "out": folder.name,
         "size": list(photo.size),
         "map_size": list(map_size),
-        "score": float(outputs[0, SCORE_COLUMN]),
+        # the bare ImageNet backbone's score column comes from heads that never trained: none
+        "score": float(outputs[0, SCORE_COLUMN]) if main.scored else None,
         "target": _describe(target, column),
         "target_value": float(target_value(outputs, column)[0]),
         "methods": {},
@@ -145,9 +146,10 @@ def _explain_one(
         save_overlay(photo, sized, folder / f"{method.name}.png")
         maps[method.name] = sized
         captions[method.name] = f"del {deletion:.2f} / ins {insertion:.2f}"
-    title = f"score {entry['score']:.1f}"
+    parts = [f"score {entry['score']:.1f}"] if main.scored else []
     if target.kind != "score":
-        title += f" · {entry['target']} {entry['target_value']:.2f}"
+        parts.append(f"{entry['target']} {entry['target_value']:.2f}")
+    title = " · ".join(parts)
     panel(photo, title, maps, folder / "panel.png", captions=captions)
     return entry
 

@@ -11,6 +11,11 @@ CONFIG = "config.json"  # what a run folder was made from, and its kind
 KINDS = ("net", "head", "blend")  # network folds, scikit-learn heads, a blend of runs
 HEAD_KINDS = ("svr", "ridge")  # the scikit-learn heads of a head run (`train --head`)
 MAX_FOLDS = 100
+# What a run trained on a demo set says first, wherever it scores (config.json: trained_on).
+DEMO_WARNING = (
+    "trained on the planted-cue demo set: its scores mean nothing for real photos; train on the "
+    "Kaggle data for real scores"
+)
 BATCH_SIZE = 32  # photos per forward pass when scoring and embedding
 TTAS = ("none", "flip")  # embeddings of the photo, or the mean with its mirror image
 # What `embed` writes per photo: pooled features, the 1000 ImageNet logits, or both side by side;

@@ -23,7 +23,7 @@ from pawpularity.models.config import ModelConfig
 from pawpularity.models.ensemble import FoldEnsemble
 from pawpularity.models.onnx import check_runtime
 from pawpularity.runs.blend import BlendEngine
-from pawpularity.runs.config import CONFIG
+from pawpularity.runs.config import CONFIG, DEMO_WARNING
 from pawpularity.runs.engine import Engine
 from pawpularity.runs.folds import FoldEngine, eager_engine
 from pawpularity.runs.graphs import ort_graphs
@@ -50,6 +50,10 @@ class Run:
     @property
     def image_size(self) -> int:
         return self.engine.image_size
+
+    @property
+    def warning(self) -> str:
+        return warning_of(self.config)
 
     def __call__(
         self, pixels: torch.Tensor, flags: torch.Tensor | None = None
@@ -111,6 +115,12 @@ def load_run(
         return Run(path, config, eager_engine(ensemble, where), used, fold, ensemble, where)
     size = int(config["model"]["image_size"])  # checked by read_config
     return Run(path, config, FoldEngine(graphs[0], size, folds), used, fold)
+
+
+def warning_of(config: dict[str, Any]) -> str:
+    """DEMO_WARNING when a run's config.json says it (or a run it blends) trained on a demo set,
+    else ""."""
+    return DEMO_WARNING if config.get("trained_on") == "demo" else ""
 
 
 def read_config(path: Path) -> dict[str, Any]:

@@ -133,7 +133,12 @@ def create_app(
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "device": str(model.device)}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "device": str(model.device),
+            "warning": model.warning,  # the page shows it first: a demo model's scores mean nothing
+        }
 
     @app.post("/api/score")
     async def score(file: Upload) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from scipy.optimize import minimize
 
 from pawpularity.data.schema import ID
 from pawpularity.errors import RunError
-from pawpularity.files import write_csv, write_json
+from pawpularity.files import read_json, write_csv, write_json
 from pawpularity.runs.config import CONFIG
 from pawpularity.training.metrics import rmse
 from pawpularity.version import __version__
@@ -60,6 +60,7 @@ def blend(runs: list[Path], out: Path) -> dict[str, Any]:
             "pawpularity": __version__,
             "kind": "blend",
             "runs": [str(Path(r).resolve()) for r in runs],
+            "trained_on": _trained_on(runs),
             "weights": weights.tolist(),
         },
     )
@@ -101,6 +102,12 @@ def simplex_weights(preds: np.ndarray, y: np.ndarray) -> np.ndarray:
     )
     w = np.clip(result.x, 0.0, None)
     return w / w.sum()
+
+
+def _trained_on(runs: list[Path]) -> str:
+    """ "demo" when any member trained on a demo set, "real" when all say real, else unknown."""
+    said = {read_json(Path(r) / CONFIG).get("trained_on") for r in runs}
+    return "demo" if "demo" in said else "real" if said == {"real"} else "unknown"
 
 
 def _oof(run: Path) -> pd.DataFrame:

@@ -56,6 +56,7 @@ from pawpularity.training.runfolder import (
     run_folds,
     start_run,
     summarise,
+    trained_on,
     write_fold_predictions,
 )
 from pawpularity.version import __version__
@@ -122,7 +123,9 @@ def train(
     need = 4 * int(np.prod(shape))
     cache, warning = plan_cache(config.cache, config.augment, cut, need, free_bytes(out))
     if lead:
-        start_run(out, {**_wanted(data_dir, model, config), "cache_used": cache}, resume)
+        start_run(
+            out, {**_wanted(data_dir, len(table), model, config), "cache_used": cache}, resume
+        )
         if warning:
             note(f"warning: {warning}")
     folds = run_folds(out, table, paths, config.folds, config.seed, write=lead)
@@ -307,10 +310,10 @@ def _predict(module: FoldModule, data: Rows) -> pd.DataFrame:
     return frame
 
 
-def _wanted(data_dir: Path, model: ModelConfig, config: TrainConfig) -> dict[str, Any]:
+def _wanted(data_dir: Path, rows: int, model: ModelConfig, config: TrainConfig) -> dict[str, Any]:
     return {
         "pawpularity": __version__,
-        "data": str(Path(data_dir).resolve()),
+        **trained_on(data_dir, rows),
         "model": model.to_dict(),
         "train": asdict(config),
         "flags": list(FLAGS),

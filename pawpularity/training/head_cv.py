@@ -30,6 +30,7 @@ from pawpularity.training.runfolder import (
     run_folds,
     start_run,
     summarise,
+    trained_on,
     write_fold_predictions,
 )
 from pawpularity.version import __version__
@@ -66,7 +67,7 @@ def train_head(
     paths = [image_path(data_dir, i) for i in table[ID]]
     check_present(paths)
     x, sources = _features(list(table[ID]), embeddings, config.extra)
-    start_run(out, _wanted(data_dir, config, sources), resume)
+    start_run(out, _wanted(data_dir, len(table), config, sources), resume)
     folds = run_folds(out, table, paths, config.folds, config.seed)
     groups = near_duplicate_groups(paths)
     flags = table[list(FLAGS)].to_numpy(np.float64)
@@ -131,11 +132,13 @@ def _features(
     return np.hstack(blocks), sources
 
 
-def _wanted(data_dir: Path, config: HeadConfig, sources: list[dict[str, Any]]) -> dict[str, Any]:
+def _wanted(
+    data_dir: Path, rows: int, config: HeadConfig, sources: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "pawpularity": __version__,
         "kind": "head",
-        "data": str(Path(data_dir).resolve()),
+        **trained_on(data_dir, rows),
         "head": asdict(config),
         "embeddings": {str(i): s for i, s in enumerate(sources)},
         "flags": list(FLAGS),

@@ -17,12 +17,23 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from pawpularity.data.demo import is_demo_set
 from pawpularity.data.folds import assign_folds
 from pawpularity.data.schema import FLAGS, ID, TARGET
 from pawpularity.errors import ConfigError, DataError, RunError
 from pawpularity.files import jsonable, read_json, write_csv, write_json
 from pawpularity.runs.config import CONFIG
 from pawpularity.training.metrics import flag_auc, rmse
+
+
+def trained_on(data_dir: Path, rows: int) -> dict[str, Any]:
+    """What config.json records about the data: its folder, whether it is a planted-cue demo set
+    ("demo", whose models mean nothing for real photos) or "real", and its rows."""
+    return {
+        "data": str(Path(data_dir).resolve()),
+        "trained_on": "demo" if is_demo_set(data_dir) else "real",
+        "rows": rows,
+    }
 
 
 def start_run(out: Path, wanted: dict[str, Any], resume: bool) -> None:

@@ -87,6 +87,7 @@ def test_the_bare_imagenet_backbone_explains_its_top_class(tmp_path: Path) -> No
     summary = json.loads((tmp_path / "summary.json").read_text())
     entry = summary["images"][str(PETS / "cat_chelsea_skimage.png")]
     assert "cat" in entry["target"] and summary["target"] == "imagenet"
+    assert entry["score"] is None  # heads that never trained give no Pawpularity score
     code, _ = explain(
         "imagenet",
         str(PETS / "cat_chelsea_skimage.png"),

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from pawpularity.data.schema import FLAGS
+from pawpularity.runs.config import DEMO_WARNING
 from pawpularity.serve import app as serve_app
 from pawpularity.serve.app import MAX_UPLOAD
 from tests.conftest import PETS
@@ -33,7 +34,8 @@ def decoded(url: str) -> Image.Image:
 
 
 def test_health_page_and_docs(client: TestClient) -> None:
-    assert client.get("/health").json()["status"] == "ok"
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["warning"] == DEMO_WARNING  # the tiny demo run
     page = client.get("/")
     assert page.status_code == 200 and 'type="file"' in page.text
     assert client.get("/static/app.js").status_code == 200

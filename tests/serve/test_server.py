@@ -22,6 +22,9 @@ def test_a_volunteer_uploads_a_photo_on_a_phone(browser: Browser, server: str) -
     page = browser.new_page(viewport=PHONE)
     try:
         page.goto(server + "/")
+        # the tiny run trained on a demo set: the page says so before anything else
+        page.wait_for_selector("#warning:not([hidden])", timeout=10_000)
+        assert "trained on the planted-cue demo set" in (page.text_content("#warning") or "")
         page.set_input_files("#file", str(PETS / "dog_pug_16.jpg"))
         page.wait_for_selector("#result:not([hidden])", timeout=60_000)
         score = page.text_content("#score") or ""

@@ -94,7 +94,15 @@ async function analyse(file) {
   }
 }
 
+async function showWarning() {
+  const health = await fetch("/health").then((r) => r.json()).catch(() => ({}));
+  if (!health.warning) return;
+  $("warning").textContent = `This model was ${health.warning}.`;
+  $("warning").hidden = false;
+}
+
 window.addEventListener("DOMContentLoaded", () => {
+  showWarning();
   for (const id of ["file", "camera"]) $(id).addEventListener("change", (e) => analyse(e.target.files[0]));
   const drop = $("drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });

@@ -71,7 +71,7 @@ function showAdvice(result) {
   const gain = result.best_score - result.score;
   $("gain").textContent = result.best_edit
     ? `${result.best_edit.name}: ${result.score.toFixed(1)} → ${result.best_score.toFixed(1)} (+${gain.toFixed(1)})`
-    : "No edit beat the original photo: it is already a good take.";
+    : "No edit raised the model's score by enough: keep the original photo.";
   $("compare").src = result.urls.compare;
   $("download").href = result.urls.best;
   $("advice").hidden = false;

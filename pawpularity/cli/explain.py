@@ -62,9 +62,11 @@ def explain_cmd(
     model = load_model(run, runtime=runtime, fold=fold, seed=seed, device=device)
     summary = model.explain_photos([item.path for item in collect(paths)], out, config)
     for name, m in summary["means"].items():
-        typer.echo(
-            f"{name:<10} deletion {m['deletion_auc']:.3f}  insertion {m['insertion_auc']:.3f}  "
-            f"{m['seconds']:.2f} s/photo"
+        aucs = "  ".join(
+            f"{k} {'-' if m[f'{k}_auc'] is None else format(m[f'{k}_auc'], '.3f')}"
+            for k in ("deletion", "insertion")
         )
+        empty = f"  {m['empty']} empty" if m["empty"] else ""
+        typer.echo(f"{name:<10} {aucs}  {m['seconds']:.2f} s/photo{empty}")
     typer.echo(f"{summary['explained']} explained, {summary['failed']} failed: {out}/summary.json")
     raise typer.Exit(0 if not summary["failed"] else (2 if summary["explained"] else 1))

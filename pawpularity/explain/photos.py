@@ -5,8 +5,9 @@ DIR/<photo stem>/<method>.npy   the raw float32 map, H×W of the photo (EXIF ori
                                 the photo's size and the map's)
 DIR/<photo stem>/<method>.png   the map over the photo
 DIR/<photo stem>/panel.png      the photo, its score and every map side by side
-DIR/summary.json                per photo and method: deletion/insertion AUC, seconds, sanity ρ;
-                                per method the means; broken photos with their error
+DIR/summary.json                per photo and method: empty, deletion/insertion AUC (null for an
+                                empty map), seconds, sanity ρ; per method the means and the
+                                count of empty maps; broken photos with their error
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 from timm.data import ImageNetInfo
 from tqdm import tqdm
@@ -34,6 +36,7 @@ from pawpularity.files import photo_error, save_npy, unique_name, write_json
 
 SUMMARY = "summary.json"
 MAP_SIDE = 2048  # a map's longer side at most: 16 MB of float32, whatever the photo's size
+EMPTY_MAP = "nothing in this photo raises the score"  # an empty map's caption (score target)
 
 
 @dataclass
@@ -129,8 +132,12 @@ def _explain_one(
         start = time.perf_counter()
         saliency = main.map(method, x, column)
         seconds = time.perf_counter() - start
-        deletion, insertion = deletion_insertion(main.scorer, x, saliency, column)
+        empty = is_empty(saliency)  # ranks no pixel: no faithfulness to measure
+        deletion, insertion = (
+            (None, None) if empty else deletion_insertion(main.scorer, x, saliency, column)
+        )
         record: dict[str, Any] = {
+            "empty": empty,
             "deletion_auc": deletion,
             "insertion_auc": insertion,
             "seconds": round(seconds, 4),
@@ -145,7 +152,11 @@ def _explain_one(
         save_npy(folder / f"{method.name}.npy", sized)
         save_overlay(photo, sized, folder / f"{method.name}.png")
         maps[method.name] = sized
-        captions[method.name] = f"del {deletion:.2f} / ins {insertion:.2f}"
+        captions[method.name] = (
+            (EMPTY_MAP if target.kind == "score" else "empty map: nothing raises the target")
+            if empty
+            else f"del {deletion:.2f} / ins {insertion:.2f}"
+        )
     parts = [f"score {entry['score']:.1f}"] if main.scored else []
     if target.kind != "score":
         parts.append(f"{entry['target']} {entry['target_value']:.2f}")
@@ -161,17 +172,25 @@ def _describe(target: Target, column: int) -> str:
     return str(target)
 
 
+def is_empty(saliency: torch.Tensor) -> bool:
+    """A constant map (a Grad-CAM where nothing raises the target is all zeros)."""
+    return bool(saliency.max() <= saliency.min())
+
+
 def _means(done: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, Any]:
-    """Per method: the mean of every number recorded per photo (sanity ρ per step too)."""
+    """Per method: the mean of every number recorded per photo (sanity ρ per step too; the
+    AUCs over the maps that are not empty, None when all are) and how many maps were empty."""
     means: dict[str, Any] = {}
     for name in methods:
         records = [d[name] for d in done]
         if not records:
             continue
         means[name] = {
-            k: float(np.mean([r[k] for r in records]))
+            k: float(np.mean(values))
+            if (values := [r[k] for r in records if r[k] is not None])
+            else None
             for k in ("deletion_auc", "insertion_auc", "seconds")
-        }
+        } | {"empty": sum(r["empty"] for r in records)}
         if "sanity" in records[0]:
             means[name]["sanity"] = {
                 label: float(np.nanmean([r["sanity"][label] for r in records]))

@@ -170,6 +170,8 @@ def create_app(
                 **_scored(model, photo),
                 "photo": data_url(small),
                 "maps": {name: data_url(overlay(small, m)) for name, m in maps.items()},
+                # a constant map: nothing in the photo raises the score (the page says so)
+                "empty": {name: bool(m.max() <= m.min()) for name, m in maps.items()},
                 "seconds": _since(start),
             }
 

@@ -48,15 +48,17 @@ def test_maps_overlays_panel_and_summary(tiny_run: Path, tmp_path: Path) -> None
             assert saliency.dtype == np.float32 and saliency.shape == (size[1], size[0])
             assert Image.open(out / stem / f"{method}.png").size == size
         assert (out / stem / "panel.png").is_file()
-        record = summary["images"][str(photos / f"{stem}.jpg")]["methods"]["gradcam"]
-        assert 0 <= record["deletion_auc"] <= 2 and record["seconds"] > 0
+        records = summary["images"][str(photos / f"{stem}.jpg")]["methods"]
+        assert records["vanilla"]["empty"] is False and 0 <= records["vanilla"]["deletion_auc"] <= 2
+        for record in records.values():
+            assert (record["deletion_auc"] is None) == record["empty"] and record["seconds"] > 0
     assert set(summary["means"]) == {"gradcam", "vanilla", "rise"}
 
 
 def test_sanity_reports_a_correlation_per_randomisation_step(
     tiny_run: Path, tmp_path: Path
 ) -> None:
-    code, _ = explain(
+    code, output = explain(
         str(tiny_run),
         str(PETS / "cat_Bengal_16.jpg"),
         "--out",
@@ -76,8 +78,15 @@ def test_sanity_reports_a_correlation_per_randomisation_step(
     # 0.51-0.67, RISE -0.00-0.18); a control equal to the trained model gives ρ = 1.
     for m in ("vanilla", "rise"):
         assert max(methods[m]["sanity"].values()) < 0.9, (m, methods[m]["sanity"])
-    # The tiny run's Grad-CAM is empty on this photo (nothing raises its score): 0.0, by design
+    # The tiny run's Grad-CAM is empty on this photo (nothing raises its score): sanity 0.0 by
+    # design, no faithfulness AUCs, and said so on the panel and in the means
     assert set(methods["gradcam"]["sanity"].values()) == {0.0}
+    assert methods["gradcam"]["empty"] is True and methods["gradcam"]["insertion_auc"] is None
+    assert methods["vanilla"]["empty"] is False and methods["vanilla"]["insertion_auc"] > 0
+    means = summary["means"]
+    assert means["gradcam"]["empty"] == 1 and means["gradcam"]["deletion_auc"] is None
+    assert means["vanilla"]["empty"] == 0 and means["vanilla"]["deletion_auc"] is not None
+    assert "deletion -  insertion -" in output and "1 empty" in output
 
 
 def test_the_bare_imagenet_backbone_explains_its_top_class(tmp_path: Path) -> None:

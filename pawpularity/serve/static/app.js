@@ -55,7 +55,10 @@ const NAMES = { gradcam: "Grad-CAM", gradcampp: "Grad-CAM++", vanilla: "Gradient
 function showMaps(result) {
   const maps = $("maps");
   maps.replaceChildren(figure(result.photo, "photo"));
-  for (const [name, src] of Object.entries(result.maps)) maps.append(figure(src, NAMES[name] || name));
+  for (const [name, src] of Object.entries(result.maps)) {
+    const caption = NAMES[name] || name;
+    maps.append(figure(src, result.empty[name] ? `${caption}: nothing in this photo raises the score` : caption));
+  }
   $("why").hidden = false;
 }
 

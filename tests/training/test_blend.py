@@ -55,8 +55,9 @@ def test_runs_with_other_folds_do_not_blend(tiny_run: Path, tmp_path: Path) -> N
 
 
 def fake_run(path: Path, target: np.ndarray, prediction: np.ndarray, folds: np.ndarray) -> Path:
-    """A finished run as `blend` reads it: its oof.csv."""
+    """A finished run as `blend` reads it: oof.csv, and config.json saying what it trained on."""
     path.mkdir()
+    (path / "config.json").write_text(json.dumps({"trained_on": "real", "rows": len(target)}))
     ids = [f"p{i}" for i in range(len(target))]
     frame = pd.DataFrame({"Id": ids, "fold": folds, "target": target, "prediction": prediction})
     frame.to_csv(path / "oof.csv", index=False)
@@ -110,4 +111,4 @@ def test_a_blend_worse_than_its_best_member_keeps_that_member(tmp_path: Path) ->
     ours = pd.read_csv(tmp_path / "bl" / "oof.csv")["prediction"].to_numpy()
     assert np.allclose(ours, a, atol=1e-6)
     config = json.loads((tmp_path / "bl" / "config.json").read_text())
-    assert config["weights"] == [1.0, 0.0]
+    assert config["weights"] == [1.0, 0.0] and config["trained_on"] == "real"

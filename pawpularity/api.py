@@ -40,6 +40,7 @@ from pawpularity.explain.explainer import (
 from pawpularity.explain.methods import create
 from pawpularity.explain.photos import ExplainConfig, explain_photos
 from pawpularity.runs.config import BATCH_SIZE
+from pawpularity.runs.intervals import INTERVAL, check_level
 from pawpularity.runs.predict import COLUMNS, Summary, predict, score_batches
 from pawpularity.runs.run import Run, load_run
 
@@ -55,6 +56,7 @@ def load(
     fold: int | None = None,
     seed: int = 0,
     device: str | torch.device = "auto",
+    interval: float = INTERVAL,
 ) -> Model:
     """Load a run folder (or ``"imagenet"``, the bare ImageNet backbone) for scoring and maps.
 
@@ -77,6 +79,9 @@ def load(
         which), ``"cpu"``, ``"cuda"`` or ``"cuda:K"``, as ``--device`` on the CLI. On CUDA:
         channels_last, float16 autocast for scores and RISE's batches, fp32 gradient maps.
         A device that cannot work here is a ConfigError.
+    interval
+        The share of true scores each score's interval (``score_low`` to ``score_high``) holds,
+        from the run's out-of-fold residuals (split-conformal; ``--interval`` on the CLI).
 
     Returns
     -------
@@ -92,12 +97,14 @@ def load(
     """
     where = resolve_device(device)
     runtime = runtime_for(where, runtime)
+    level = check_level(interval)
     if str(run) == IMAGENET_RUN:
         if fold is not None:
             raise ConfigError("the bare ImageNet backbone has no folds: drop --fold")
         model = Model(None, runtime=runtime, seed=seed, device=where)
     else:
-        model = Model(load_run(run, runtime, fold, where), runtime=runtime, seed=seed)
+        loaded = load_run(run, runtime, fold, where)
+        model = Model(loaded, runtime=runtime, seed=seed, interval=level)
     announce(device, where)
     return model
 
@@ -113,7 +120,7 @@ class Model:
     ----------
     run
         The loaded run (see `load`); ``None`` for the bare ImageNet backbone.
-    runtime, seed
+    runtime, seed, interval
         As for `load`.
     device
         Where the bare ImageNet backbone runs; a run runs on its own device (`load_run`).
@@ -126,8 +133,10 @@ class Model:
         runtime: str = "auto",
         seed: int = 0,
         device: str | torch.device = "cpu",
+        interval: float = INTERVAL,
     ) -> None:
         self.run, self.runtime, self.seed = run, runtime, seed
+        self.interval = check_level(interval)
         self.device = run.device if run is not None else resolve_device(device)
 
     @property
@@ -171,15 +180,18 @@ class Model:
         -------
         pandas.DataFrame
             Columns ``path`` (an image's ``filename``, or ``<image i>``), ``score`` (1–100),
-            the 12 flag probabilities and ``error`` ("" where the photo was read; NaN scores
-            where it was not).
+            ``score_low`` and ``score_high`` (the interval that holds the true score for
+            `interval` of photos), ``percentile`` (the share of training photos it scores
+            above, 0–100), the 12 flag probabilities and ``error`` ("" where the photo was read;
+            NaN scores where it was not).
 
         Examples
         --------
         >>> table = paw.load(run).score([photo, photo])
-        >>> list(table.columns) == ["path", "score", *FLAGS, "error"]
+        >>> list(table.columns) == ["path", "score", "score_low", "score_high", "percentile",
+        ...                         *FLAGS, "error"]
         True
-        >>> bool(table["score"].between(1, 100).all())
+        >>> bool(table["score"].between(table["score_low"], table["score_high"]).all())
         True
         """
         run = self._scoring_run()
@@ -188,8 +200,9 @@ class Model:
         known = None if flags is None else [list(row) for row in np.asarray(flags, np.float64)]
         rows: list[list[Any]] = []
         for batch in score_batches(run.engine, sources, known, batch_size, workers):
-            for i, s, p, e in batch.rows():
-                rows.append([_name(many[i], i), float(s), *map(float, p), e])
+            spans = run.calibration.columns(batch.scores, self.interval)
+            for j, (i, s, p, e) in enumerate(batch.rows()):
+                rows.append([_name(many[i], i), float(s), *map(float, spans[j]), *map(float, p), e])
         return pd.DataFrame(rows, columns=list(COLUMNS))
 
     @cached_property
@@ -245,7 +258,7 @@ class Model:
         backbone that finds the pet."""
         run = self._scoring_run()
         pet = imagenet_explainer("eager", self.seed, self.device)
-        return Advisor(run.engine, self.explainer, pet)
+        return Advisor(run.engine, self.explainer, pet, run.calibration, self.interval)
 
     def advise(
         self,
@@ -268,7 +281,8 @@ class Model:
         Returns
         -------
         Advice
-            ``score``, ``best_score``, ``best_edit`` (None when nothing beat the photo by the
+            ``score`` and its ``span`` (interval and percentile), ``best_score``, ``best_edit``
+            (None when nothing beat the photo by the
             margin), ``tips``, every scored edit, the pet's box; ``best`` is the improved photo
             at full resolution and ``to_dict()`` what ``advice.json`` holds.
 
@@ -293,7 +307,9 @@ class Model:
         """Stream `items` to the predictions CSV `out` (``pawpularity predict``; `inputs`: the
         files named, which `out` must not be)."""
         run = self._scoring_run()
-        return predict(run, items, Path(out), batch_size, workers, resume, overwrite, inputs)
+        return predict(
+            run, items, Path(out), batch_size, workers, resume, overwrite, inputs, self.interval
+        )
 
     def explain_photos(
         self, paths: Sequence[Path], out: Path, config: ExplainConfig | None = None

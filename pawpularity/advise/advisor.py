@@ -8,10 +8,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image
 
 from pawpularity.advise import MARGIN
+from pawpularity.advise.confirm import Folds, Gain
 from pawpularity.advise.crops import box_of, centre_of_mass, grow
 from pawpularity.advise.edits import Edit, apply
 from pawpularity.advise.evidence import Effect
@@ -24,6 +26,8 @@ from pawpularity.explain.base import PET_COLUMN, SCORE_COLUMN, target_value
 from pawpularity.explain.explainer import Explainer
 from pawpularity.explain.methods import locator
 from pawpularity.runs.engine import Engine
+from pawpularity.runs.intervals import COLUMNS as INTERVAL_COLUMNS
+from pawpularity.runs.intervals import INTERVAL, Calibration
 
 FINALISTS = 3  # the best candidates scored again at full resolution
 PET_MIN = 0.05  # below this probability of a cat or dog, no pet box is trusted: no crops
@@ -31,6 +35,9 @@ NO_PET = (
     "The model cannot find a cat or a dog in this photo: make sure the pet is clearly visible "
     "and takes up a good part of the frame."
 )
+
+
+NO_GAIN = {"gain": None, "gain_low": None, "gain_high": None, "confirmed_by": None}
 
 
 @dataclass
@@ -45,18 +52,26 @@ class Advice:
     flags: dict[str, float]
     best_score: float
     best_edit: Edit | None  # None: no edit beat the original by the margin
+    gain: Gain | None  # the search's winner's gain, confirmed where it can be; None: no winner
     tips: list[dict[str, Any]]
     edits: list[Candidate]
     pet_box: Box | None
     pet_probability: float
     seconds: float
+    span: tuple[float, ...]  # the score's interval (score_low, score_high) and percentile
     best: Image.Image = field(repr=False)  # the best edit at full resolution (or the photo)
+
+    def interval(self) -> dict[str, float]:
+        """score_low, score_high and percentile of the photo's score."""
+        return {k: round(v, 3) for k, v in zip(INTERVAL_COLUMNS, self.span, strict=True)}
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "score": round(self.score, 3),
+            **self.interval(),
             "best_score": round(self.best_score, 3),
             "best_edit": None if self.best_edit is None else self.best_edit.to_dict(),
+            **(NO_GAIN if self.gain is None else self.gain.to_dict()),
             "tips": self.tips,
             "edits": [c.to_dict() for c in self.edits],
             "flags": {k: round(v, 4) for k, v in self.flags.items()},
@@ -69,10 +84,19 @@ class Advice:
 
 class Advisor:
     """Advice with one run: `engine` scores the photo and its edits, `explainer` (the same run's)
-    says where the score's evidence sits, `pet` (the bare ImageNet backbone's) finds the pet."""
+    says where the score's evidence sits, `pet` (the bare ImageNet backbone's) finds the pet;
+    `calibration` (the run's) gives the photo's score its interval at `level` and percentile."""
 
-    def __init__(self, engine: Engine, explainer: Explainer, pet: Explainer) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        explainer: Explainer,
+        pet: Explainer,
+        calibration: Calibration,
+        level: float = INTERVAL,
+    ) -> None:
         self.engine, self.explainer, self.pet = engine, explainer, pet
+        self.calibration, self.level = calibration, level
         self.size = engine.image_size
         self.focus_method = locator(explainer.supports)
         self.pet_method = locator(pet.supports)
@@ -85,45 +109,60 @@ class Advisor:
     def advise(
         self, photo: Image.Image, effects: dict[str, Effect] | None = None, margin: float = MARGIN
     ) -> Advice:
-        """Tips, and the best of the scored edits if it beats the photo by `margin` points."""
+        """Tips, and the best of the scored edits if it beats the photo by `margin` points on
+        every model that did not choose it (`confirm.py`; on the one model of a one-model run)."""
         start = time.perf_counter()
         scored = self.score(photo)
+        span = self.calibration.columns(np.array([scored.score]), self.level)[0]
         pet_box, pet_probability = self._pet_box(photo)
         x = self.explainer.tensor(photo)
         evidence = self.explainer.map(self.focus_method, x, SCORE_COLUMN).numpy()
+        original = prepare(photo, self.size)[None]
+        folds = Folds(self.engine, original)
+
+        def searched(images: torch.Tensor) -> torch.Tensor:
+            return folds.search(images, self.engine)
+
         candidates = search(
             photo,
-            self._scores,
+            searched,
             self.size,
             pet_box or (0, 0, *photo.size),
             _to_photo(centre_of_mass(evidence), photo, x.shape[-1]),
         )
         beating = [c for c in candidates if c.score > candidates[0].score]
         finalists = [c.edit for c in top(beating, FINALISTS)]
-        final = score_edits(photo, finalists, self._scores, self.size)
-        best = max(final, key=lambda c: c.score, default=None)
-        if best is None or best.score < scored.score + margin:
-            best = None
+        final = score_edits(photo, finalists, searched, self.size)
+        winner = max(final, key=lambda c: c.score, default=None)
+        gain, best, best_score = None, None, scored.score
+        if winner is not None:
+            pair = torch.cat([original, prepare(apply(photo, winner.edit), self.size)[None]])
+            searched_gain = winner.score - float(searched(original)[0])
+            gain = folds.confirm(pair, searched_gain)
+            if gain.holds(margin):
+                best, best_score = winner, float(self._scores(pair)[1])
         tips = flag_tips(scored.flags, effects)
         if pet_box is None:
             tips.append(_tip(NO_PET))
-        if best is not None:
+        if best is not None and gain is not None:
             tips.append(
                 _tip(
                     f"Use the improved photo ({best.edit.name}): the model scores it "
-                    f"{best.score:.1f} instead of {scored.score:.1f}."
+                    f"{best_score:.1f} instead of {scored.score:.1f} ({gain.words()})."
                 )
             )
         return Advice(
             score=scored.score,
             flags=scored.flags,
-            best_score=scored.score if best is None else best.score,
+            best_score=best_score,
             best_edit=None if best is None else best.edit,
+            gain=gain,
             tips=tips,
             edits=candidates,
             pet_box=pet_box,
             pet_probability=pet_probability,
             seconds=time.perf_counter() - start,
+            span=tuple(map(float, span)),
             best=photo if best is None else apply(photo, best.edit),
         )
 

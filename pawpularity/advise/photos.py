@@ -93,6 +93,7 @@ def _advise_one(
     return {
         "out": str(folder),
         "score": round(advice.score, 3),
+        **advice.interval(),
         "best_score": round(advice.best_score, 3),
         "best_edit": None if advice.best_edit is None else advice.best_edit.name,
     }

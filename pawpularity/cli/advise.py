@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from pawpularity.advise import MARGIN
-from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.cli.app import DEVICE_OPTION, INTERVAL_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.runs.config import INTERVAL
 
 
 @app.command("advise")
@@ -29,6 +30,7 @@ def advise_cmd(
     ] = MARGIN,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
     device: Annotated[str, DEVICE_OPTION] = "auto",
+    interval: Annotated[float, INTERVAL_OPTION] = INTERVAL,
 ) -> None:
     """Tips and the best scored crop/enhancement per photo: advice.json, best.jpg, compare.png.
 
@@ -39,13 +41,15 @@ def advise_cmd(
     from pawpularity.data.photos import collect
 
     effects = None if evidence is None else read_effects(evidence)  # a bad one fails first
-    model = load_model(run, runtime=runtime, device=device)
+    model = load_model(run, runtime=runtime, device=device, interval=interval)
     summary = model.advise_photos([i.path for i in collect(paths)], out, effects, margin)
     for path, result in summary["photos"].items():
         if "error" in result:
             typer.echo(f"{path}: {result['error']}", err=True)
         else:
             edit = result["best_edit"] or "no edit beat the photo"
-            typer.echo(f"{path}: {result['score']:.1f} -> {result['best_score']:.1f} ({edit})")
+            span = f"{result['score_low']:.0f}-{result['score_high']:.0f}"
+            scores = f"{result['score']:.1f} (likely {span}) -> {result['best_score']:.1f}"
+            typer.echo(f"{path}: {scores} ({edit})")
     typer.echo(f"{summary['advised']} advised, {summary['failed']} failed: {out}/summary.json")
     raise typer.Exit(0 if not summary["failed"] else (2 if summary["advised"] else 1))

@@ -20,6 +20,11 @@ RUNTIME_HELP = (
     "passes), insist on it, or PyTorch only. On CUDA (--device) always PyTorch."
 )
 DEVICE_OPTION = typer.Option("--device", help=DEVICE_HELP)  # every command that runs a model
+INTERVAL_OPTION = typer.Option(  # every command that shows a score
+    "--interval",
+    help="The share of true scores the score_low–score_high interval holds (split-conformal on "
+    "the run's out-of-fold residuals).",
+)
 
 app = typer.Typer(
     help="Predict, explain and improve the appeal of pet adoption photos (PetFinder.my "

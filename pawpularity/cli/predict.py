@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app, load_model
-from pawpularity.runs.config import BATCH_SIZE
+from pawpularity.cli.app import DEVICE_OPTION, INTERVAL_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.runs.config import BATCH_SIZE, INTERVAL
 
 ENGINES = ("local", "ray")
 
@@ -23,6 +23,7 @@ def predict_cmd(
     batch_size: Annotated[int, typer.Option(min=1)] = BATCH_SIZE,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
     device: Annotated[str, DEVICE_OPTION] = "auto",
+    interval: Annotated[float, INTERVAL_OPTION] = INTERVAL,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -50,12 +51,14 @@ def predict_cmd(
         int, typer.Option(min=1, help="--engine ray: actors, each with the run loaded once.")
     ] = 1,
 ) -> None:
-    """Score photos (averaging the folds); a photo that fails gets its error in its row.
+    """Score photos (averaging the folds), each with an interval and its percentile among the
+    training photos; a photo that fails gets its error in its row.
 
     Exit 0 when every photo scored, 2 when some failed, 1 when none did.
     """
     from pawpularity.data.photos import collect
     from pawpularity.errors import ConfigError
+    from pawpularity.runs.intervals import read_calibration
 
     if engine not in ENGINES:
         raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -75,9 +78,11 @@ def predict_cmd(
             overwrite,
             inputs,
             device,
+            interval,
         )
     else:
-        model = load_model(run, runtime=runtime, device=device)
+        model = load_model(run, runtime=runtime, device=device, interval=interval)
         summary = model.predict(items, out, batch_size, workers, resume, overwrite, inputs)
     typer.echo(f"{summary.scored} scored, {summary.failed} failed: {out}")
+    typer.echo(read_calibration(run).describe(interval))
     raise typer.Exit(summary.exit_code)

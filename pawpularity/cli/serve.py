@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.cli.app import DEVICE_OPTION, INTERVAL_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.runs.config import INTERVAL
 
 
 @app.command("serve")
@@ -30,6 +31,7 @@ def serve_cmd(
     ] = None,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
     device: Annotated[str, DEVICE_OPTION] = "auto",
+    interval: Annotated[float, INTERVAL_OPTION] = INTERVAL,
     allow_origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -52,7 +54,7 @@ def serve_cmd(
     sock = bind(host, port)  # a port in use fails now, not after the warm-up
     untune_malloc()  # a server's memory must stay flat across requests of every size
     effects = None if evidence is None else read_effects(evidence)
-    model = load_model(run, runtime=runtime, device=device)
+    model = load_model(run, runtime=runtime, device=device, interval=interval)
     typer.echo("warming up (shipped photos through every model call) ...", err=True)
     with tempfile.TemporaryDirectory(prefix="pawpularity-results-") as temporary:
         folder = results or Path(temporary)

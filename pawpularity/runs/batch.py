@@ -18,6 +18,8 @@ from pawpularity.data.dataset import Encoded, Photo
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import ConfigError
 from pawpularity.runs.config import BATCH_SIZE
+from pawpularity.runs.intervals import COLUMNS as INTERVAL_COLUMNS
+from pawpularity.runs.intervals import INTERVAL, check_level
 from pawpularity.runs.predict import score_batches
 from pawpularity.runs.run import load_run
 
@@ -30,8 +32,9 @@ class BatchScorer:
     A batch holds one of the columns "path" (files to read; every worker must see them),
     "bytes" (encoded files, e.g. Spark's binaryFile `content`) or "image" (decoded H×W×3 uint8
     arrays, as `ray.data.read_images` gives), optionally "flags" (N×12, NaN where unknown) and,
-    with bytes or images, "path" to name them. Returns {"path", "score", <each flag>, "error"}
-    as NumPy arrays: NaN scores and the error where a photo failed.
+    with bytes or images, "path" to name them. Returns {"path", "score", "score_low",
+    "score_high", "percentile", <each flag>, "error"} as NumPy arrays: NaN scores and the error
+    where a photo failed.
 
     Parameters
     ----------
@@ -51,6 +54,8 @@ class BatchScorer:
     >>> out = scorer({"path": np.array([photo, "missing.jpg"])})
     >>> sorted(out)[:3], bool(1 <= out["score"][0] <= 100), out["error"][1]
     (['Accessory', 'Action', 'Blur'], True, 'missing.jpg: file not found')
+    >>> bool(out["score_low"][0] <= out["score"][0] <= out["score_high"][0])
+    True
     >>> out = scorer({"bytes": [open(photo, "rb").read()], "path": ["upload.jpg"]})
     >>> out["path"][0], bool(out["error"][0] == "")
     ('upload.jpg', True)
@@ -62,9 +67,10 @@ class BatchScorer:
         runtime: str = "auto",
         batch_size: int = BATCH_SIZE,
         device: str = "auto",
+        interval: float = INTERVAL,
     ):
         self.path, self.runtime, self.batch_size = str(run), runtime, batch_size
-        self.device = device
+        self.device, self.interval = device, check_level(interval)
         self.run = load_run(self.path, runtime, device=device)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -73,11 +79,12 @@ class BatchScorer:
             "runtime": self.runtime,
             "batch_size": self.batch_size,
             "device": self.device,
+            "interval": self.interval,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(  # type: ignore[misc]
-            state["run"], state["runtime"], state["batch_size"], state.get("device", "auto")
+            state["run"], state["runtime"], state["batch_size"], state["device"], state["interval"]
         )
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -91,9 +98,11 @@ class BatchScorer:
             scores[part.index], probs[part.index] = part.scores, part.probs
             for i, e in zip(part.index, part.errors, strict=True):
                 errors[i] = e
+        spans = self.run.calibration.columns(scores, self.interval)
         return {
             "path": np.asarray(names, dtype=object),
             "score": scores,
+            **{name: spans[:, j] for j, name in enumerate(INTERVAL_COLUMNS)},
             **{flag: probs[:, j] for j, flag in enumerate(FLAGS)},
             "error": np.asarray(errors, dtype=object),
         }

@@ -16,6 +16,7 @@ DEMO_WARNING = (
     "trained on the planted-cue demo set: its scores mean nothing for real photos; train on the "
     "Kaggle data for real scores"
 )
+INTERVAL = 0.8  # the share of true scores a score's prediction interval holds (`--interval`)
 BATCH_SIZE = 32  # photos per forward pass when scoring and embedding
 TTAS = ("none", "flip")  # embeddings of the photo, or the mean with its mirror image
 # What `embed` writes per photo: pooled features, the 1000 ImageNet logits, or both side by side;

@@ -17,7 +17,10 @@ class Engine(Protocol):
     float CPU tensors whatever the engine runs on.
 
     An engine may also have a `device` attribute (a torch.device): where it runs, so that a
-    loader can decode its input into pinned memory for a GPU; none means the CPU.
+    loader can decode its input into pinned memory for a GPU; none means the CPU. An engine
+    whose folds score apart (network and head runs) also has `fold_scores(pixels, flags)`: N×K,
+    each fold's own score, from the same pass; `advise` confirms gains with folds that did not
+    choose the edit.
     """
 
     image_size: int

@@ -54,6 +54,19 @@ class FoldEngine:
     def __call__(
         self, pixels: torch.Tensor, flags: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        scores, probs = self._outputs(pixels, flags)
+        scores = scores.mean(1).clamp(SCORE_MIN, SCORE_MAX)  # the scale, as the heads'
+        return scores.cpu(), probs.mean(1).cpu()
+
+    @torch.inference_mode()
+    def fold_scores(self, pixels: torch.Tensor, flags: torch.Tensor | None = None) -> torch.Tensor:
+        """N×K: each scoring fold's own score (1–100), from the same pass."""
+        return self._outputs(pixels, flags)[0].clamp(SCORE_MIN, SCORE_MAX).cpu()
+
+    def _outputs(
+        self, pixels: torch.Tensor, flags: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scores B×K, flag probabilities B×K×12) of the folds that score, in float32."""
         x = unit_pixels(pixels.to(self.device, non_blocking=True))  # uint8 travels: 4× fewer bytes
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -66,8 +79,7 @@ class FoldEngine:
             scores, probs = self.graph(x, known)[:2]
         if self.folds is not None:
             scores, probs = scores[:, self.folds], probs[:, self.folds]
-        scores = scores.float().mean(1).clamp(SCORE_MIN, SCORE_MAX)  # the scale, as the heads'
-        return scores.cpu(), probs.float().mean(1).cpu()
+        return scores.float(), probs.float()
 
 
 def eager_engine(ensemble: FoldEnsemble, device: torch.device = CPU) -> FoldEngine:

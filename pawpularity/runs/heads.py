@@ -101,11 +101,22 @@ class HeadEngine:
     def __call__(
         self, pixels: torch.Tensor, flags: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        scores, probs = self._predictions(pixels, flags)
+        return torch.from_numpy(np.mean(scores, 0)), torch.from_numpy(np.mean(probs, 0))
+
+    def fold_scores(self, pixels: torch.Tensor, flags: torch.Tensor | None = None) -> torch.Tensor:
+        """N×K: each fold's head's own score (1–100), from the same embeddings."""
+        return torch.from_numpy(np.stack(self._predictions(pixels, flags)[0], 1))
+
+    def _predictions(
+        self, pixels: torch.Tensor, flags: torch.Tensor | None
+    ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """(scores, flag probabilities) of each fold's head."""
         x = unit_pixels(pixels.to(self.device, non_blocking=True))
         emb = np.hstack([fn(resized(x, size)).double().numpy() for fn, size in self.features])
         f = None if flags is None else flags.double().numpy()
         scores, probs = zip(*(h.predict(emb, f) for h in self.heads), strict=True)
-        return torch.from_numpy(np.mean(scores, 0)), torch.from_numpy(np.mean(probs, 0))
+        return scores, probs
 
 
 def species_source(sources: Sequence[dict[str, Any]], extra: Sequence[str]) -> int | None:

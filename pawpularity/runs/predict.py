@@ -26,10 +26,12 @@ from pawpularity.device import pin_memory
 from pawpularity.errors import DataError
 from pawpularity.runs.config import BATCH_SIZE
 from pawpularity.runs.engine import Engine
+from pawpularity.runs.intervals import COLUMNS as INTERVAL_COLUMNS
+from pawpularity.runs.intervals import INTERVAL, check_level
 from pawpularity.runs.run import Run
 from pawpularity.runtime import flat_malloc
 
-COLUMNS = ("path", "score", *FLAGS, "error")
+COLUMNS = ("path", "score", *INTERVAL_COLUMNS, *FLAGS, "error")
 
 
 @dataclass(frozen=True)
@@ -92,26 +94,38 @@ def predict(
     resume: bool = False,
     overwrite: bool = False,
     inputs: Sequence[Path] = (),
+    interval: float = INTERVAL,
 ) -> Summary:
     """Write one row per item to `out` as results come (partial results survive a crash).
 
     inputs: the files the items came from (a CSV), which `out` must not be either.
+    interval: the share of true scores the score_low–score_high interval holds.
     """
+    calibration, level = run.calibration, check_level(interval)
 
     def rows(todo: list[Item]) -> Iterator[list[list[str]]]:
         photos, flags = [it.path for it in todo], [it.flags for it in todo]
         for batch in score_batches(run.engine, photos, flags, batch_size, workers):
-            yield [csv_row(str(todo[i].path), s, p, e) for i, s, p, e in batch.rows()]
+            spans = calibration.columns(batch.scores, level)
+            yield [
+                csv_row(str(todo[i].path), s, spans[j], p, e)
+                for j, (i, s, p, e) in enumerate(batch.rows())
+            ]
 
     with flat_malloc(run.runtime == "ort"):  # glibc defaults while streaming on ORT: flat memory
         return write_predictions(out, items, rows, resume, overwrite, inputs)
 
 
-def csv_row(path: str, score: float, probs: Iterable[float], error: str) -> list[str]:
-    """A row of the predictions CSV: empty cells where the photo failed."""
+def csv_row(
+    path: str, score: float, span: Iterable[float], probs: Iterable[float], error: str
+) -> list[str]:
+    """A row of the predictions CSV (span: score_low, score_high, percentile): empty cells where
+    the photo failed."""
     if error:
-        return [path, "", *[""] * len(FLAGS), error]
-    return [path, f"{score:.3f}", *(f"{v:.4f}" for v in probs), ""]
+        return [path, "", *[""] * (len(INTERVAL_COLUMNS) + len(FLAGS)), error]
+    low, high, percentile = span
+    scored = [f"{score:.3f}", f"{low:.3f}", f"{high:.3f}", f"{percentile:.1f}"]
+    return [path, *scored, *(f"{v:.4f}" for v in probs), ""]
 
 
 def write_predictions(

@@ -19,6 +19,8 @@ from pawpularity.device import resolve_device, runtime_for
 from pawpularity.errors import ConfigError
 from pawpularity.runs.batch import BatchScorer
 from pawpularity.runs.config import BATCH_SIZE
+from pawpularity.runs.intervals import COLUMNS as INTERVAL_COLUMNS
+from pawpularity.runs.intervals import INTERVAL, check_level
 from pawpularity.runs.predict import Summary, csv_row, write_predictions
 from pawpularity.runs.run import load_run
 
@@ -47,10 +49,11 @@ def predict_on_ray(
     overwrite: bool = False,
     inputs: Sequence[Path] = (),
     device: str = "auto",
+    interval: float = INTERVAL,
 ) -> Summary:
     """Score `items` with `concurrency` actors on the Ray cluster at `address` (None: the one
     this process is connected to, else a new local one) and write `predict`'s CSV to `out`
-    (resume, overwrite, inputs: as for `predict`).
+    (resume, overwrite, inputs, interval: as for `predict`).
 
     device: "cuda" gives each actor a GPU of the cluster (Ray picks which: no "cuda:K"); "auto"
     and "cpu" score on the actors' CPUs (Ray hides GPUs from actors that asked for none).
@@ -63,7 +66,9 @@ def predict_on_ray(
     if spec == "cuda":
         runtime_for(torch.device("cuda"), runtime)  # ORT runs on the CPU: a one-line error
     ray = import_ray()
-    load_run(run, runtime if spec != "cuda" else "eager")  # a broken run fails here, not in actors
+    check_level(interval)
+    loaded = load_run(run, runtime if spec != "cuda" else "eager")  # a broken run fails here,
+    loaded.calibration.half_width(interval)  # and one without its out-of-fold rows, not in actors
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
@@ -73,6 +78,7 @@ def predict_on_ray(
         "runtime": runtime,
         "batch_size": batch_size,
         "device": spec,
+        "interval": interval,
     }
 
     def rows(todo: list[Item]) -> Iterator[list[list[str]]]:
@@ -86,7 +92,13 @@ def predict_on_ray(
         )
         for batch in scored.iter_batches(batch_size=None, batch_format="numpy"):
             yield [
-                csv_row(str(path), batch["score"][i], [batch[f][i] for f in FLAGS], error)
+                csv_row(
+                    str(path),
+                    batch["score"][i],
+                    [batch[c][i] for c in INTERVAL_COLUMNS],
+                    [batch[f][i] for f in FLAGS],
+                    error,
+                )
                 for i, (path, error) in enumerate(zip(batch["path"], batch["error"], strict=True))
             ]
 

@@ -10,6 +10,7 @@ scores on ONNX Runtime; "ort" insists on it, "eager" stays with PyTorch and nump
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from pawpularity.runs.engine import Engine
 from pawpularity.runs.folds import FoldEngine, eager_engine
 from pawpularity.runs.graphs import ort_graphs
 from pawpularity.runs.heads import load_head_engine
+from pawpularity.runs.intervals import Calibration, read_calibration
 from pawpularity.runs.validate import check_config
 
 
@@ -54,6 +56,12 @@ class Run:
     @property
     def warning(self) -> str:
         return warning_of(self.config)
+
+    @cached_property
+    def calibration(self) -> Calibration:
+        """The out-of-fold residuals behind score intervals and percentiles (of the one fold
+        that scores, when one does)."""
+        return read_calibration(self.path, self.fold)
 
     def __call__(
         self, pixels: torch.Tensor, flags: torch.Tensor | None = None

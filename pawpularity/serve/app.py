@@ -38,6 +38,7 @@ from pawpularity.errors import ConfigError, ImageError, PawpularityError
 from pawpularity.explain.draw import fitted, overlay, shrunk
 from pawpularity.explain.methods import described, parse_methods
 from pawpularity.progress import note
+from pawpularity.runs.intervals import COLUMNS as INTERVAL_COLUMNS
 from pawpularity.serve.guards import BodyTimeout, SameOrigin
 from pawpularity.serve.limits import UploadLimit, UploadTooLarge
 from pawpularity.version import __version__
@@ -142,7 +143,9 @@ def create_app(
 
     @app.post("/api/score")
     async def score(file: Upload) -> dict[str, Any]:
-        """The photo's score (1–100) and the predicted probability of each flag."""
+        """The photo's score (1–100), the interval that holds the true score for `interval` of
+        photos (score_low, score_high), its percentile among the training photos, and the
+        predicted probability of each flag."""
 
         def work() -> dict[str, Any]:
             start = time.perf_counter()
@@ -234,10 +237,13 @@ def data_url(image: Image.Image) -> str:
 
 
 def _scored(model: Model, photo: Image.Image) -> dict[str, Any]:
-    """The photo's score and flag probabilities, rounded for the page."""
+    """The photo's score with its interval (at level `interval`) and percentile, and the flag
+    probabilities, rounded for the page."""
     row = model.score(photo).iloc[0]
     return {
         "score": round(float(row["score"]), 3),
+        **{k: round(float(row[k]), 3) for k in INTERVAL_COLUMNS},
+        "interval": model.interval,
         "flags": {f: round(float(row[f]), 4) for f in FLAGS},
     }
 

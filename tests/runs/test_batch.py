@@ -20,7 +20,7 @@ from pawpularity.runs import ray_predict
 from pawpularity.runs.batch import BatchScorer
 from tests.conftest import PETS
 
-SCORED = ["path", "score", *FLAGS, "error"]
+SCORED = ["path", "score", "score_low", "score_high", "percentile", *FLAGS, "error"]
 
 
 @pytest.fixture(scope="module")

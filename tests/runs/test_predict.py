@@ -23,7 +23,7 @@ from pawpularity.runs.predict import predict
 from pawpularity.runs.run import load_run
 from tests.conftest import PETS, MakeKaggleDir
 
-COLUMNS = ["path", "score", *FLAGS, "error"]
+COLUMNS = ["path", "score", "score_low", "score_high", "percentile", *FLAGS, "error"]
 
 
 def odd_photos(folder: Path) -> list[Path]:

@@ -44,6 +44,7 @@ def old_blend(runs: list[Path], out: Path) -> Path:
     out.mkdir()
     config = {"kind": "blend", "runs": [str(r) for r in runs], "weights": [0.9, 0.9]}
     (out / "config.json").write_text(json.dumps(config))
+    shutil.copy(runs[0] / "oof.csv", out / "oof.csv")  # a blend writes its own, as every run
     return out
 
 

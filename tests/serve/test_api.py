@@ -48,6 +48,8 @@ def test_score(client: TestClient) -> None:
     answer = client.post("/api/score", files=upload()).json()
     assert math.isfinite(answer["score"])
     assert set(answer["flags"]) == set(FLAGS)
+    assert answer["score_low"] < answer["score"] < answer["score_high"]
+    assert answer["interval"] == 0.8 and 0 <= answer["percentile"] <= 100
 
 
 def test_explain_returns_the_maps_as_images(client: TestClient) -> None:

@@ -29,6 +29,11 @@ def test_a_volunteer_uploads_a_photo_on_a_phone(browser: Browser, server: str) -
         page.wait_for_selector("#result:not([hidden])", timeout=60_000)
         score = page.text_content("#score") or ""
         assert re.fullmatch(r"-?\d+\.\d", score), score
+        words = page.text_content("#range") or ""
+        span = r"Likely between (\d+) and (\d+): the real score of 8 in 10 photos falls in"
+        assert (found := re.match(span, words)), words
+        assert int(found[1]) <= float(score) <= int(found[2])
+        assert re.search(r"higher than \d+% of the photos the model learned from", words), words
         page.wait_for_selector("#why:not([hidden])", timeout=60_000)
         captions = page.locator("#maps figcaption").all_text_contents()
         assert captions[0] == "photo" and len(captions) == 4  # the photo and three maps

@@ -28,9 +28,22 @@ function element(tag, text, className) {
   return node;
 }
 
+// "8 in 10" for 0.8, "95 in 100" for 0.95: the interval's level in words.
+function share(level) {
+  const tenths = Math.round(level * 10);
+  return Math.abs(level * 10 - tenths) < 1e-9 ? `${tenths} in 10` : `${Math.round(level * 100)} in 100`;
+}
+
 function showScore(result) {
   $("score").textContent = result.score.toFixed(1);
   $("bar").style.width = `${Math.max(0, Math.min(100, result.score))}%`;
+  $("band").style.left = `${result.score_low}%`;
+  $("band").style.width = `${result.score_high - result.score_low}%`;
+  const [low, high] = [result.score_low, result.score_high].map(Math.round);
+  $("range").textContent =
+    `Likely between ${low} and ${high}: the real score of ${share(result.interval)} photos falls in ` +
+    `a range like this. It scores higher than ${Math.round(result.percentile)}% of the photos ` +
+    "the model learned from.";
   const flags = $("flags");
   flags.replaceChildren();
   for (const [name, p] of Object.entries(result.flags)) {
@@ -62,6 +75,14 @@ function showMaps(result) {
   $("why").hidden = false;
 }
 
+// The edit's gain as the models that did not choose it measured it (advise/confirm.py).
+function confirmed(result) {
+  const points = (x) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
+  if (!result.confirmed_by) return `${points(result.gain)} points (one model: no other could check this gain).`;
+  const spread = result.confirmed_by > 1 ? `, from ${points(result.gain_low)} to ${points(result.gain_high)}` : "";
+  return `Checked by models that did not choose this edit: ${points(result.gain)} points${spread}.`;
+}
+
 function showAdvice(result) {
   const tips = $("tips");
   tips.replaceChildren();
@@ -71,9 +92,8 @@ function showAdvice(result) {
     tips.append(item);
   }
   if (!result.tips.length) tips.append(element("li", "Nothing to fix: the model sees no problem."));
-  const gain = result.best_score - result.score;
   $("gain").textContent = result.best_edit
-    ? `${result.best_edit.name}: ${result.score.toFixed(1)} → ${result.best_score.toFixed(1)} (+${gain.toFixed(1)})`
+    ? `${result.best_edit.name}: ${result.score.toFixed(1)} → ${result.best_score.toFixed(1)}. ${confirmed(result)}`
     : "No edit raised the model's score by enough: keep the original photo.";
   $("compare").src = result.urls.compare;
   $("download").href = result.urls.best;

@@ -258,7 +258,9 @@ class Model:
         backbone that finds the pet."""
         run = self._scoring_run()
         pet = imagenet_explainer("eager", self.seed, self.device)
-        return Advisor(run.engine, self.explainer, pet, run.calibration, self.interval)
+        return Advisor(
+            run.engine, self.explainer, pet, run.calibration, run.flag_auc, self.interval
+        )
 
     def advise(
         self,

@@ -5,6 +5,7 @@ sits from the run's explainer (the registry's locating method that runs on it)."
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,7 @@ class Advice:
     best_edit: Edit | None  # None: no edit beat the original by the margin
     gain: Gain | None  # the search's winner's gain, confirmed where it can be; None: no winner
     tips: list[dict[str, Any]]
+    dropped_tips: list[dict[str, str]]  # flags whose tip the head or the data cannot back
     edits: list[Candidate]
     pet_box: Box | None
     pet_probability: float
@@ -73,6 +75,7 @@ class Advice:
             "best_edit": None if self.best_edit is None else self.best_edit.to_dict(),
             **(NO_GAIN if self.gain is None else self.gain.to_dict()),
             "tips": self.tips,
+            "dropped_tips": self.dropped_tips,
             "edits": [c.to_dict() for c in self.edits],
             "flags": {k: round(v, 4) for k, v in self.flags.items()},
             "pet_box": self.pet_box,
@@ -85,7 +88,8 @@ class Advice:
 class Advisor:
     """Advice with one run: `engine` scores the photo and its edits, `explainer` (the same run's)
     says where the score's evidence sits, `pet` (the bare ImageNet backbone's) finds the pet;
-    `calibration` (the run's) gives the photo's score its interval at `level` and percentile."""
+    `calibration` (the run's) gives the photo's score its interval at `level` and percentile;
+    `flag_auc` (the run's, per flag) says which predicted flags may give tips."""
 
     def __init__(
         self,
@@ -93,10 +97,11 @@ class Advisor:
         explainer: Explainer,
         pet: Explainer,
         calibration: Calibration,
+        flag_auc: Mapping[str, float | None],
         level: float = INTERVAL,
     ) -> None:
         self.engine, self.explainer, self.pet = engine, explainer, pet
-        self.calibration, self.level = calibration, level
+        self.calibration, self.flag_auc, self.level = calibration, flag_auc, level
         self.size = engine.image_size
         self.focus_method = locator(explainer.supports)
         self.pet_method = locator(pet.supports)
@@ -141,7 +146,8 @@ class Advisor:
             gain = folds.confirm(pair, searched_gain)
             if gain.holds(margin):
                 best, best_score = winner, float(self._scores(pair)[1])
-        tips = flag_tips(scored.flags, effects)
+        found = flag_tips(scored.flags, effects, self.flag_auc)
+        tips = found.tips
         if pet_box is None:
             tips.append(_tip(NO_PET))
         if best is not None and gain is not None:
@@ -158,6 +164,7 @@ class Advisor:
             best_edit=None if best is None else best.edit,
             gain=gain,
             tips=tips,
+            dropped_tips=found.dropped,
             edits=candidates,
             pet_box=pet_box,
             pet_probability=pet_probability,

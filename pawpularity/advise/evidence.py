@@ -31,6 +31,11 @@ class Effect:
     ci_high: float
     p_value: float
 
+    def backs(self, harmful: bool) -> bool:
+        """A clear difference (the 95 % interval excludes 0) in the direction a tip assumes:
+        lower with a `harmful` flag, higher with a helpful one."""
+        return self.ci_high < 0 if harmful else self.ci_low > 0
+
     def sentence(self) -> str:
         """E.g. 'Photos with Blur scored 2.9 points lower on average (95 % CI −4.1 to −1.7,
         p = 0.002; 704 with, 9,208 without).'"""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pawpularity.models import DEFAULT_BACKBONE
 
 CONFIG = "config.json"  # what a run folder was made from, and its kind
+METRICS = "metrics.json"  # how well it did out of fold: cv_rmse, flag_auc, ...
 KINDS = ("net", "head", "blend")  # network folds, scikit-learn heads, a blend of runs
 HEAD_KINDS = ("svr", "ridge")  # the scikit-learn heads of a head run (`train --head`)
 MAX_FOLDS = 100

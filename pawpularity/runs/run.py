@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from pawpularity.data.schema import FLAGS
 from pawpularity.device import resolve_device, runtime_for
 from pawpularity.errors import ConfigError, RunError
 from pawpularity.files import read_json
@@ -24,7 +25,7 @@ from pawpularity.models.config import ModelConfig
 from pawpularity.models.ensemble import FoldEnsemble
 from pawpularity.models.onnx import check_runtime
 from pawpularity.runs.blend import BlendEngine
-from pawpularity.runs.config import CONFIG, DEMO_WARNING
+from pawpularity.runs.config import CONFIG, DEMO_WARNING, METRICS
 from pawpularity.runs.engine import Engine
 from pawpularity.runs.folds import FoldEngine, eager_engine
 from pawpularity.runs.graphs import ort_graphs
@@ -56,6 +57,12 @@ class Run:
     @property
     def warning(self) -> str:
         return warning_of(self.config)
+
+    @cached_property
+    def flag_auc(self) -> dict[str, float | None]:
+        """Each flag's out-of-fold ROC AUC (RUN/metrics.json; of a blend, the least among its
+        weighted runs'): how well the run's predicted flags can be trusted."""
+        return flag_auc_of(self.path, self.config)
 
     @cached_property
     def calibration(self) -> Calibration:
@@ -123,6 +130,18 @@ def load_run(
         return Run(path, config, eager_engine(ensemble, where), used, fold, ensemble, where)
     size = int(config["model"]["image_size"])  # checked by read_config
     return Run(path, config, FoldEngine(graphs[0], size, folds), used, fold)
+
+
+def flag_auc_of(path: Path, config: dict[str, Any]) -> dict[str, float | None]:
+    if config.get("kind") != "blend":
+        return dict(read_json(path / METRICS).get("flag_auc") or {})
+    runs = [Path(r) for r, w in zip(config["runs"], config["weights"], strict=True) if w > 0]
+    members = [flag_auc_of(r, read_config(r)) for r in runs]
+    return {f: _least([m.get(f) for m in members]) for f in FLAGS}
+
+
+def _least(values: list[float | None]) -> float | None:
+    return None if any(v is None for v in values) else min(v for v in values if v is not None)
 
 
 def warning_of(config: dict[str, Any]) -> str:

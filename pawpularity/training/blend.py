@@ -21,7 +21,7 @@ from scipy.optimize import minimize
 from pawpularity.data.schema import ID
 from pawpularity.errors import RunError
 from pawpularity.files import read_json, write_csv, write_json
-from pawpularity.runs.config import CONFIG
+from pawpularity.runs.config import CONFIG, METRICS
 from pawpularity.training.metrics import rmse
 from pawpularity.version import __version__
 
@@ -83,7 +83,7 @@ def blend(runs: list[Path], out: Path) -> dict[str, Any]:
         "n": len(y),
         "folds": len(np.unique(folds)),
     }
-    write_json(out / "metrics.json", metrics)
+    write_json(out / METRICS, metrics)
     return metrics
 
 

@@ -22,7 +22,7 @@ from pawpularity.data.folds import assign_folds
 from pawpularity.data.schema import FLAGS, ID, TARGET
 from pawpularity.errors import ConfigError, DataError, RunError
 from pawpularity.files import jsonable, read_json, write_csv, write_json
-from pawpularity.runs.config import CONFIG
+from pawpularity.runs.config import CONFIG, METRICS
 from pawpularity.training.metrics import flag_auc, rmse
 
 
@@ -127,5 +127,5 @@ def summarise(
         "seconds": round(prep_seconds + float(sum(p["seconds"].iloc[0] for p in parts)), 1),
         **(extra or {}),
     }
-    write_json(out / "metrics.json", metrics)
+    write_json(out / METRICS, metrics)
     return metrics

@@ -67,7 +67,13 @@ class BrightEngine:
 
 def test_best_edit_is_what_best_jpg_scores(tiny_advisor: Advisor, tmp_path: Path) -> None:
     engine = BrightEngine(tiny_advisor.size)
-    advisor = Advisor(engine, tiny_advisor.explainer, tiny_advisor.pet, tiny_advisor.calibration)
+    advisor = Advisor(
+        engine,
+        tiny_advisor.explainer,
+        tiny_advisor.pet,
+        tiny_advisor.calibration,
+        tiny_advisor.flag_auc,
+    )
     dark = tmp_path / "dark.jpg"
     photo = Image.fromarray((np.asarray(load_image(PHOTO)) * 0.4).astype(np.uint8))
     photo.save(dark, quality=95)

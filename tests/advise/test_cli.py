@@ -9,6 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from pawpularity.advise.tips import MIN_AUC
 from pawpularity.cli import app
 from tests.advise.test_tips import write_effects
 from tests.conftest import PETS
@@ -23,7 +24,16 @@ def test_advise_with_evidence(tiny_run: Path, tmp_path: Path) -> None:
     assert "1 advised, 0 failed" in result.output
     advice = json.loads((out / "advice.json").read_text())
     cited = {t["flag"] for t in advice["tips"] if t["evidence"]}
-    assert cited == {t["flag"] for t in advice["tips"]} & {"Blur", "Eyes", "Human"}
+    assert cited == {t["flag"] for t in advice["tips"]} & {"Blur", "Human"}  # Eyes: not backed
+    assert all(
+        t["evidence"]["text"].startswith("The data back") for t in advice["tips"] if t["evidence"]
+    )
+    # the tiny run's head has random weights: no flag it predicts can be trusted, none tips
+    auc = json.loads((tiny_run / "metrics.json").read_text())["flag_auc"]
+    untold = {f for f, a in auc.items() if a is None or a < MIN_AUC}
+    dropped = {d["flag"] for d in advice["dropped_tips"] if "cannot tell" in d["reason"]}
+    assert untold and not untold & {t["flag"] for t in advice["tips"]}
+    assert dropped <= untold
     assert (out / "best.jpg").is_file() and (out / "compare.png").is_file()
 
 

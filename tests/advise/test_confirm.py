@@ -40,7 +40,13 @@ class FoldedEngine:
 
 def advise(tiny_advisor: Advisor, slopes: list[float], tmp_path: Path) -> dict[str, object]:
     engine = FoldedEngine(tiny_advisor.size, slopes)
-    advisor = Advisor(engine, tiny_advisor.explainer, tiny_advisor.pet, tiny_advisor.calibration)
+    advisor = Advisor(
+        engine,
+        tiny_advisor.explainer,
+        tiny_advisor.pet,
+        tiny_advisor.calibration,
+        tiny_advisor.flag_auc,
+    )
     dark = Image.fromarray((np.asarray(load_image(PHOTO)) * 0.4).astype(np.uint8))
     return advisor.advise(dark, margin=0.5).to_dict()
 

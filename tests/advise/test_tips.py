@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pawpularity.advise.evidence import read_effects
-from pawpularity.advise.tips import flag_tips
+from pawpularity.advise.tips import MIN_AUC, flag_tips
 from pawpularity.data.schema import FLAGS
 from pawpularity.errors import DataError
 
@@ -62,23 +62,45 @@ def test_bad_evidence_is_a_clear_error(tmp_path: Path, text: str | None, message
 
 
 def test_no_problem_no_tip() -> None:
-    assert flag_tips(flags()) == []
+    found = flag_tips(flags())
+    assert found.tips == [] and found.dropped == []
 
 
 def test_a_tip_per_problem_seen() -> None:
-    tips = flag_tips(flags(Blur=0.95, Eyes=0.2, Action=0.9, Accessory=0.9))
+    tips = flag_tips(flags(Blur=0.95, Eyes=0.2, Action=0.9, Accessory=0.9)).tips
     assert [t["flag"] for t in tips] == ["Blur", "Eyes"]  # the clearest first; Action is no problem
     assert "blurry" in tips[0]["tip"] and "eyes" in tips[1]["tip"]
     assert all(t["evidence"] is None for t in tips)
     everything = flags(**{f.replace(" ", "_"): 0.99 for f in FLAGS}) | {
         f: 0.01 for f in ("Subject Focus", "Eyes", "Face", "Near")
     }
-    assert len(flag_tips(everything)) == 10
+    assert len(flag_tips(everything).tips) == 10
 
 
-def test_tips_cite_measured_effects_largest_first(tmp_path: Path) -> None:
+def test_tips_cite_only_effects_that_back_them_largest_first(tmp_path: Path) -> None:
     effects = read_effects(write_effects(tmp_path / "analysis"))
-    tips = flag_tips(flags(Human=0.99, Blur=0.6, Info=0.9), effects)
-    assert [t["flag"] for t in tips] == ["Blur", "Human", "Info"]
-    assert tips[0]["evidence"]["diff"] == -2.9 and "lower" in tips[0]["evidence"]["text"]
-    assert tips[2]["evidence"] is None  # no measurement for Info
+    found = flag_tips(flags(Human=0.99, Blur=0.6, Info=0.9, Eyes=0.1), effects)
+    assert [t["flag"] for t in found.tips] == ["Blur", "Human", "Info"]
+    blur = found.tips[0]["evidence"]
+    assert blur["diff"] == -2.9 and blur["text"].startswith("The data back this tip: ")
+    assert found.tips[2]["evidence"] is None  # no measurement for Info: the tip stands alone
+    # Eyes: +0.8 points, 95 % CI -0.2 to +1.8: no clear difference, so no tip that cites it
+    assert found.dropped == [
+        {"flag": "Eyes", "reason": f"the data do not back it: {effects['Eyes'].sentence()}"}
+    ]
+
+
+def test_an_effect_against_the_tip_drops_it(tmp_path: Path) -> None:
+    """Subject Focus scored lower (as on the real data): 'make the pet stand out' has no case."""
+    text = HEADER + "Subject Focus,300,9612,36.0,38.1,-2.1,-3.7,-0.5,0.01\n"
+    effects = read_effects(write_effects(tmp_path / "analysis", text))
+    found = flag_tips(flags(Subject_Focus=0.05), effects)
+    assert found.tips == [] and found.dropped[0]["flag"] == "Subject Focus"
+
+
+def test_a_flag_the_head_cannot_tell_gives_no_tip() -> None:
+    auc = {f: 0.9 for f in FLAGS} | {"Blur": MIN_AUC - 0.01, "Human": None}
+    found = flag_tips(flags(Blur=0.95, Human=0.95, Group=0.95), auc=auc)
+    assert [t["flag"] for t in found.tips] == ["Group"]
+    reasons = {d["flag"]: d["reason"] for d in found.dropped}
+    assert "out-of-fold AUC 0.69, below 0.7" in reasons["Blur"] and "unmeasured" in reasons["Human"]

@@ -91,7 +91,12 @@ function showAdvice(result) {
     if (tip.evidence) item.append(element("span", tip.evidence.text, "evidence"));
     tips.append(item);
   }
-  if (!result.tips.length) tips.append(element("li", "Nothing to fix: the model sees no problem."));
+  if (!result.tips.length) {
+    const none = result.dropped_tips.length
+      ? "No tip this model can back up for this photo: it cannot tell those flags well enough, or the data do not support them."
+      : "Nothing to fix: the model sees no problem.";
+    tips.append(element("li", none));
+  }
   $("gain").textContent = result.best_edit
     ? `${result.best_edit.name}: ${result.score.toFixed(1)} → ${result.best_score.toFixed(1)}. ${confirmed(result)}`
     : "No edit raised the model's score by enough: keep the original photo.";

@@ -63,10 +63,16 @@ def explain_cmd(
     summary = model.explain_photos([item.path for item in collect(paths)], out, config)
     for name, m in summary["means"].items():
         aucs = "  ".join(
-            f"{k} {'-' if m[f'{k}_auc'] is None else format(m[f'{k}_auc'], '.3f')}"
+            f"{k} {_auc(m[f'{k}_auc'])} (random {_auc(m['random'][f'{k}_auc'])}, blurred "
+            f"{_auc(m['blurred'][f'{k}_auc'])})"
             for k in ("deletion", "insertion")
         )
         empty = f"  {m['empty']} empty" if m["empty"] else ""
         typer.echo(f"{name:<10} {aucs}  {m['seconds']:.2f} s/photo{empty}")
     typer.echo(f"{summary['explained']} explained, {summary['failed']} failed: {out}/summary.json")
+    typer.echo(f"against the baselines, in words: {out}/report.md")
     raise typer.Exit(0 if not summary["failed"] else (2 if summary["explained"] else 1))
+
+
+def _auc(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"

@@ -16,6 +16,10 @@ or an ImageNet class's softmax probability) and each curve is divided by its val
 unmasked photo, so AUCs are comparable across photos and targets: 1.0 means "as much as the
 whole photo" (insertion may exceed it). The AUC is the trapezoid rule over the fraction of
 pixels, [0, 1].
+
+Baselines say what an AUC is worth: a random map (uniform noise, seeded) ranks pixels by chance,
+and a blurred copy of the map (the same Gaussian) is known to score better on these curves
+without pointing more precisely, so a map should beat the first and be read beside the second.
 """
 
 from __future__ import annotations
@@ -50,6 +54,17 @@ def deletion_insertion(
     curves = values.view(2, steps + 1) / values[0]  # deletion's first image is the whole photo
     auc = torch.trapezoid(curves, dx=1 / steps)
     return float(auc[0]), float(auc[1])
+
+
+def random_map(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    """A map of uniform noise: pixels ranked by chance, the same for the same seed."""
+    return torch.rand(shape, generator=torch.Generator().manual_seed(seed))
+
+
+def blurred_map(saliency: torch.Tensor) -> torch.Tensor:
+    """The map under the insertion curve's Gaussian blur (σ = side/20)."""
+    h, w = saliency.shape
+    return blur(saliency.float()[None, None], BLUR_SIGMA * max(h, w))[0, 0]
 
 
 def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -6,8 +6,11 @@ DIR/<photo stem>/<method>.npy   the raw float32 map, H×W of the photo (EXIF ori
 DIR/<photo stem>/<method>.png   the map over the photo
 DIR/<photo stem>/panel.png      the photo, its score and every map side by side
 DIR/summary.json                per photo and method: empty, deletion/insertion AUC (null for an
-                                empty map), seconds, sanity ρ; per method the means and the
-                                count of empty maps; broken photos with their error
+                                empty map) beside those of a random map and of the map blurred,
+                                seconds, sanity ρ; per method the means, by how much it beats the
+                                random map and the count of empty maps; broken photos with their
+                                error
+DIR/report.md                   per method: its AUCs against the baselines, in words
 """
 
 from __future__ import annotations
@@ -29,14 +32,16 @@ from pawpularity.errors import ConfigError
 from pawpularity.explain.base import IMAGENET_OFFSET, SCORE_COLUMN, Outputs, Target, target_value
 from pawpularity.explain.draw import fitted, panel, save_overlay
 from pawpularity.explain.explainer import Explainer, resize_map
-from pawpularity.explain.faithfulness import deletion_insertion
+from pawpularity.explain.faithfulness import blurred_map, deletion_insertion, random_map
 from pawpularity.explain.methods import METHODS, Method, build
 from pawpularity.explain.sanity import cascade, spearman
 from pawpularity.files import photo_error, save_npy, unique_name, write_json
 
 SUMMARY = "summary.json"
+REPORT = "report.md"
 MAP_SIDE = 2048  # a map's longer side at most: 16 MB of float32, whatever the photo's size
 EMPTY_MAP = "nothing in this photo raises the score"  # an empty map's caption (score target)
+NO_AUCS: dict[str, float | None] = {"deletion_auc": None, "insertion_auc": None}
 
 
 @dataclass
@@ -65,7 +70,7 @@ def explain_photos(
     controls = _controls(explainer) if config.sanity else []
     out.mkdir(parents=True, exist_ok=True)
     images: dict[str, Any] = {}
-    folders = {SUMMARY}
+    folders = {SUMMARY, REPORT}
     for path in tqdm(paths, desc="explaining", unit="photo", leave=False):
         try:
             photo = load_image(path)
@@ -91,6 +96,7 @@ def explain_photos(
         "means": _means(explained, names),
     }
     write_json(out / SUMMARY, summary)
+    (out / REPORT).write_text(report(summary["means"], len(explained)))
     return summary
 
 
@@ -128,20 +134,28 @@ def _explain_one(
         "methods": {},
     }
     maps, captions = {}, {}
+    chance: dict[str, float] | None = None  # the random map's AUCs, measured once per photo
+
+    def aucs(saliency: torch.Tensor) -> dict[str, float]:
+        deletion, insertion = deletion_insertion(main.scorer, x, saliency, column)
+        return {"deletion_auc": deletion, "insertion_auc": insertion}
+
     for method in methods:
         start = time.perf_counter()
         saliency = main.map(method, x, column)
         seconds = time.perf_counter() - start
         empty = is_empty(saliency)  # ranks no pixel: no faithfulness to measure
-        deletion, insertion = (
-            (None, None) if empty else deletion_insertion(main.scorer, x, saliency, column)
-        )
+        measured = NO_AUCS if empty else aucs(saliency)
+        if not empty and chance is None:
+            chance = aucs(random_map(tuple(saliency.shape), main.seed))
         record: dict[str, Any] = {
             "empty": empty,
-            "deletion_auc": deletion,
-            "insertion_auc": insertion,
+            **measured,
+            "random": NO_AUCS if empty or chance is None else chance,
+            "blurred": NO_AUCS if empty else aucs(blurred_map(saliency)),
             "seconds": round(seconds, 4),
         }
+        deletion, insertion = measured["deletion_auc"], measured["insertion_auc"]
         if controls:
             record["sanity"] = {
                 label: spearman(saliency, control.map(method, x, column))
@@ -179,21 +193,82 @@ def is_empty(saliency: torch.Tensor) -> bool:
 
 def _means(done: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, Any]:
     """Per method: the mean of every number recorded per photo (sanity ρ per step too; the
-    AUCs over the maps that are not empty, None when all are) and how many maps were empty."""
+    AUCs and their baselines' over the maps that are not empty, None when all are), by how much
+    it beats the random map, and how many maps were empty."""
     means: dict[str, Any] = {}
     for name in methods:
         records = [d[name] for d in done]
         if not records:
             continue
         means[name] = {
-            k: float(np.mean(values))
-            if (values := [r[k] for r in records if r[k] is not None])
-            else None
-            for k in ("deletion_auc", "insertion_auc", "seconds")
-        } | {"empty": sum(r["empty"] for r in records)}
+            **_mean_of(records, ("deletion_auc", "insertion_auc", "seconds")),
+            **{
+                baseline: _mean_of([r[baseline] for r in records], tuple(NO_AUCS))
+                for baseline in ("random", "blurred")
+            },
+            "empty": sum(r["empty"] for r in records),
+        }
+        means[name]["beats_random"] = _beats(means[name])
         if "sanity" in records[0]:
             means[name]["sanity"] = {
                 label: float(np.nanmean([r["sanity"][label] for r in records]))
                 for label in records[0]["sanity"]
             }
     return means
+
+
+def _mean_of(records: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, float | None]:
+    return {
+        k: float(np.mean(values))
+        if (values := [r[k] for r in records if r[k] is not None])
+        else None
+        for k in keys
+    }
+
+
+def _beats(mean: dict[str, Any]) -> dict[str, float | None]:
+    """How much better than the random map: deletion lower by, insertion higher by (positive:
+    better; None when nothing was measured)."""
+    chance = mean["random"]
+    if mean["deletion_auc"] is None or chance["deletion_auc"] is None:
+        return {"deletion": None, "insertion": None}
+    return {
+        "deletion": chance["deletion_auc"] - mean["deletion_auc"],
+        "insertion": mean["insertion_auc"] - chance["insertion_auc"],
+    }
+
+
+def report(means: dict[str, Any], explained: int) -> str:
+    """report.md: each method's faithfulness against the baselines, in words."""
+    lines = [
+        "# Faithfulness of the maps",
+        "",
+        f"Means over {explained} photos (maps that are empty left out). Deletion: lower is "
+        "better; insertion: higher is better. A random map ranks pixels by chance; a blurred "
+        "copy of the map is known to score better on these curves without pointing more "
+        "precisely, so read a method beside it.",
+        "",
+        "| method | deletion | random | blurred | insertion | random | blurred | empty |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    words = []
+    for name, m in means.items():
+        row = [m["deletion_auc"], m["random"]["deletion_auc"], m["blurred"]["deletion_auc"]]
+        row += [m["insertion_auc"], m["random"]["insertion_auc"], m["blurred"]["insertion_auc"]]
+        cells = " | ".join("-" if v is None else f"{v:.3f}" for v in row)
+        lines.append(f"| {name} | {cells} | {m['empty']} |")
+        words.append(f"- {name}: {_verdict(m['beats_random'])}")
+    return "\n".join([*lines, "", *words, ""])
+
+
+def _verdict(beats: dict[str, float | None]) -> str:
+    deletion, insertion = beats["deletion"], beats["insertion"]
+    if deletion is None or insertion is None:
+        return "nothing measured (every map was empty)."
+    said = f"deletion {abs(deletion):.3f} {'lower' if deletion > 0 else 'higher'}, insertion "
+    said += f"{abs(insertion):.3f} {'higher' if insertion > 0 else 'lower'} than the random map's"
+    if deletion > 0 and insertion > 0:
+        return f"beats the random map on both curves ({said})."
+    if deletion > 0 or insertion > 0:
+        return f"beats the random map on one curve only ({said})."
+    return f"does not beat the random map ({said})."

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pawpularity.explain.faithfulness import blur, deletion_insertion
+from pawpularity.explain.faithfulness import blur, blurred_map, deletion_insertion, random_map
+from pawpularity.explain.photos import _beats, _verdict
 
 S = 64
 SQUARE = (slice(16, 32), slice(24, 40))  # rows, columns
@@ -101,3 +102,27 @@ def test_blur_keeps_constants_and_smooths_edges() -> None:
     assert out.shape == step.shape
     assert 0.3 < float(out[0, 0, 5, 10]) < 0.7  # the edge is now grey
     assert float(out[0, 0, 5, 0]) < 0.01 and float(out[0, 0, 5, 19]) > 0.99
+
+
+def test_the_random_baseline_is_seeded_and_the_blurred_one_keeps_the_evidence_in_place() -> None:
+    assert torch.equal(random_map((S, S), 3), random_map((S, S), 3))
+    assert not torch.equal(random_map((S, S), 3), random_map((S, S), 4))
+    soft = blurred_map(on_square())
+    assert soft.shape == (S, S) and float(soft.sum()) == pytest.approx(256, rel=0.02)
+    assert soft[SQUARE].mean() > 2 * soft.mean() and (soft[SQUARE] < 1).all()  # spread out
+    del_rand, ins_rand = deletion_insertion(square_score, photo(), random_map((S, S), 0), 0)
+    del_good, ins_good = deletion_insertion(square_score, photo(), on_square(), 0)
+    assert del_good < del_rand - 0.3 and ins_good > ins_rand + 0.05  # blurred start: ins 0.87
+
+
+def test_the_verdict_says_by_how_much_a_method_beats_the_random_map() -> None:
+    def mean(deletion: float, insertion: float) -> dict[str, object]:
+        chance = {"deletion_auc": 0.5, "insertion_auc": 0.6}
+        return {"deletion_auc": deletion, "insertion_auc": insertion, "random": chance}
+
+    assert _beats(mean(0.3, 0.9)) == pytest.approx({"deletion": 0.2, "insertion": 0.3})
+    assert "beats the random map on both curves (deletion 0.200 lower, insertion 0.300 higher" in (
+        _verdict(_beats(mean(0.3, 0.9)))
+    )
+    assert _verdict(_beats(mean(0.3, 0.5))).startswith("beats the random map on one curve only")
+    assert _verdict(_beats(mean(0.6, 0.5))).startswith("does not beat the random map")

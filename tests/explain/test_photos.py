@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -52,6 +53,8 @@ def test_maps_overlays_panel_and_summary(tiny_run: Path, tmp_path: Path) -> None
         assert records["vanilla"]["empty"] is False and 0 <= records["vanilla"]["deletion_auc"] <= 2
         for record in records.values():
             assert (record["deletion_auc"] is None) == record["empty"] and record["seconds"] > 0
+            for baseline in ("random", "blurred"):
+                assert (record[baseline]["insertion_auc"] is None) == record["empty"]
     assert set(summary["means"]) == {"gradcam", "vanilla", "rise"}
 
 
@@ -86,7 +89,16 @@ def test_sanity_reports_a_correlation_per_randomisation_step(
     means = summary["means"]
     assert means["gradcam"]["empty"] == 1 and means["gradcam"]["deletion_auc"] is None
     assert means["vanilla"]["empty"] == 0 and means["vanilla"]["deletion_auc"] is not None
-    assert "deletion -  insertion -" in output and "1 empty" in output
+    assert "deletion - (random -, blurred -)  insertion -" in output and "1 empty" in output
+    vanilla = means["vanilla"]
+    assert vanilla["beats_random"]["deletion"] == pytest.approx(
+        vanilla["random"]["deletion_auc"] - vanilla["deletion_auc"]
+    )
+    assert methods["vanilla"]["random"]["deletion_auc"] is not None
+    assert methods["gradcam"]["random"]["deletion_auc"] is None  # an empty map has no baselines
+    report = (tmp_path / "report.md").read_text()
+    assert "| vanilla | " in report and "- gradcam: nothing measured" in report
+    assert re.search(r"- vanilla: (beats|does not beat) the random map", report)
 
 
 def test_the_bare_imagenet_backbone_explains_its_top_class(tmp_path: Path) -> None:

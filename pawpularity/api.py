@@ -248,9 +248,29 @@ class Model:
         >>> cam.shape == load_image(photo).size[::-1], cam.dtype
         (True, dtype('float32'))
         """
+        return self.explain_notes(photo, method, target, size, **params)[0]
+
+    def explain_notes(
+        self,
+        photo: PhotoLike,
+        method: str = "gradcam",
+        target: str | None = None,
+        size: tuple[int, int] | None = None,
+        **params: Any,
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """`explain`, and the method's notes on the map: for RISE ``masks`` (used),
+        ``split_half`` (the Spearman ρ of the maps of two halves of its masks) and
+        ``converged`` (ρ ≥ 0.9; ``masks="auto"`` adds masks until it is).
+
+        Examples
+        --------
+        >>> cam, notes = paw.load(run).explain_notes(photo, method="rise", masks=64)
+        >>> notes["masks"], -1 <= notes["split_half"] <= 1
+        (64, True)
+        """
         chosen = create(method, **params)
         default = "score" if self.run is not None else "imagenet"
-        return self.explainer.explain(_image(photo), chosen, target or default, size)
+        return self.explainer.explain_notes(_image(photo), chosen, target or default, size)
 
     @cached_property
     def advisor(self) -> Advisor:

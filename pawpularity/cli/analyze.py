@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from pawpularity.analysis.config import MAP_METHODS, AnalyzeConfig
-from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RISE_MASKS_OPTION, RUNTIME_HELP, app
 from pawpularity.errors import ConfigError
 from pawpularity.explain.methods import Rise, described
 
@@ -49,7 +49,7 @@ def analyze_cmd(
     seed: Annotated[
         int, typer.Option(help="Seeds the sample, RISE and every resampling.")
     ] = DEFAULTS.seed,
-    rise_masks: Annotated[int, typer.Option(min=1, help="RISE masks per photo.")] = Rise.masks,
+    rise_masks: Annotated[str, RISE_MASKS_OPTION] = str(Rise.masks),
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = DEFAULTS.runtime,
     device: Annotated[str, DEVICE_OPTION] = DEFAULTS.device,
 ) -> None:
@@ -69,10 +69,10 @@ def analyze_cmd(
         raise ConfigError("give RUN and DATA (or --metadata-only train.csv)")
     else:
         from pawpularity.analysis.analyze import analyze
-        from pawpularity.explain.methods import build, parse_methods
+        from pawpularity.explain.methods import build, parse_methods, parse_rise_masks
 
         config = AnalyzeConfig(
-            methods=build(parse_methods(methods), Rise(masks=rise_masks)),
+            methods=build(parse_methods(methods), Rise(masks=parse_rise_masks(rise_masks))),
             max_images=max_images,
             seed=seed,
             runtime=runtime,

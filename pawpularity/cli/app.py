@@ -20,6 +20,11 @@ RUNTIME_HELP = (
     "passes), insist on it, or PyTorch only. On CUDA (--device) always PyTorch."
 )
 DEVICE_OPTION = typer.Option("--device", help=DEVICE_HELP)  # every command that runs a model
+RISE_MASKS_OPTION = typer.Option(  # explain and analyze
+    "--rise-masks",
+    help="RISE masks per photo (centred scores: fewer are needed), or auto: add masks until the "
+    "map's split-half agreement reaches 0.9 (at most 8000).",
+)
 INTERVAL_OPTION = typer.Option(  # every command that shows a score
     "--interval",
     help="The share of true scores the score_low–score_high interval holds (split-conformal on "

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import DEVICE_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.cli.app import DEVICE_OPTION, RISE_MASKS_OPTION, RUNTIME_HELP, app, load_model
 from pawpularity.explain.methods import METHODS, Rise, described
 
 METHODS_HELP = f"Comma-separated saliency methods ({described()})."
@@ -29,9 +29,7 @@ def explain_cmd(
             "(ImageNet's cat and dog classes together: where the pet is)."
         ),
     ] = None,
-    rise_masks: Annotated[
-        int, typer.Option(min=1, help="RISE masks (centred scores: fewer are needed).")
-    ] = Rise.masks,
+    rise_masks: Annotated[str, RISE_MASKS_OPTION] = str(Rise.masks),
     seed: Annotated[int, typer.Option(help="Seeds RISE's masks and SmoothGrad's noise.")] = 0,
     fold: Annotated[
         int | None,
@@ -54,10 +52,10 @@ def explain_cmd(
     Exit 0 when every photo was explained, 2 when some failed, 1 when none was.
     """
     from pawpularity.data.photos import collect
-    from pawpularity.explain.methods import build, parse_methods
+    from pawpularity.explain.methods import build, parse_methods, parse_rise_masks
     from pawpularity.explain.photos import ExplainConfig
 
-    chosen = build(parse_methods(methods), Rise(masks=rise_masks))
+    chosen = build(parse_methods(methods), Rise(masks=parse_rise_masks(rise_masks)))
     config = ExplainConfig(methods=chosen, target=target, sanity=sanity)
     model = load_model(run, runtime=runtime, fold=fold, seed=seed, device=device)
     summary = model.explain_photos([item.path for item in collect(paths)], out, config)

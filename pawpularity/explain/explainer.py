@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -131,10 +132,17 @@ class Explainer:
     def map(self, method: Method | str, x: torch.Tensor, column: int) -> torch.Tensor:
         """The raw S×S map (float32, on the CPU) of a prepared photo x (see `tensor`) for one
         output column; gradients in true fp32 on a GPU."""
+        return self.map_notes(method, x, column)[0]
+
+    def map_notes(
+        self, method: Method | str, x: torch.Tensor, column: int
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """`map`, and the method's notes on it (RISE: masks, split_half, converged)."""
         chosen = self.method(method)
         try:
             with self.lock, exact_fp32(self.device):
-                return chosen(self.ctx, x.to(self.device), column).detach().float().cpu()
+                saliency, notes = chosen.explain(self.ctx, x.to(self.device), column)
+                return saliency.detach().float().cpu(), notes
         except LayoutError as e:
             others = [n for n, cls in METHODS.items() if not cls.needs.layer]
             raise ConfigError(f"{e}, or use {', '.join(others)}") from None
@@ -148,9 +156,19 @@ class Explainer:
     ) -> np.ndarray:
         """The raw float32 map of a photo, H×W of the photo (EXIF orientation applied) or of
         `size` (width, height)."""
+        return self.explain_notes(photo, method, target, size)[0]
+
+    def explain_notes(
+        self,
+        photo: Image.Image,
+        method: Method | str = "gradcam",
+        target: Target | str = "score",
+        size: tuple[int, int] | None = None,
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """`explain`, and the method's notes on the map (see `map_notes`)."""
         x = self.tensor(photo)
-        saliency = self.map(method, x, self.column(target, x))
-        return resize_map(saliency, size or photo.size)
+        saliency, notes = self.map_notes(method, x, self.column(target, x))
+        return resize_map(saliency, size or photo.size), notes
 
 
 class EngineScorer:

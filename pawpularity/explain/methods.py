@@ -43,6 +43,12 @@ class Method:
     def __call__(self, ctx: Context, x: torch.Tensor, column: int) -> torch.Tensor:
         raise NotImplementedError
 
+    def explain(
+        self, ctx: Context, x: torch.Tensor, column: int
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The map and the method's notes on it (RISE: its masks and their agreement)."""
+        return self(ctx, x, column), {}
+
     def params(self) -> dict[str, Any]:
         """The parameters by name."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -108,15 +114,35 @@ class Rise(Method):
     needs: ClassVar[Needs] = Needs(scorer=True)
     locates: ClassVar[bool] = True
     # Centred scores need far fewer than the paper's 4000: measured by bench/explain_speed.py,
-    # 500 reach ρ 0.88–0.92 to a converged map in ≤ 0.07× the eager time.
-    masks: int = 500
+    # 500 reach ρ 0.88–0.92 to a converged map in ≤ 0.07× the eager time. Each map reports its
+    # split-half agreement; "auto" adds masks until it reaches 0.9 (rise.py).
+    masks: int | str = 500
     grid: int = 7  # cells per side of each random grid
     batch: int = 32  # masked copies per forward pass
 
+    def __post_init__(self) -> None:
+        if self.masks != "auto" and not (isinstance(self.masks, int) and self.masks >= 2):
+            raise ConfigError(f"--rise-masks must be auto or a count ≥ 2, not {self.masks!r}")
+
     def __call__(self, ctx: Context, x: torch.Tensor, column: int) -> torch.Tensor:
+        return self.explain(ctx, x, column)[0]
+
+    def explain(
+        self, ctx: Context, x: torch.Tensor, column: int
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
         from pawpularity.explain.rise import rise
 
         return rise(ctx, x, column, **self.params())
+
+
+def parse_rise_masks(text: str) -> int | str:
+    """A `--rise-masks` value: "auto" or a count."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"--rise-masks must be auto or a count ≥ 2, not {text!r}") from None
 
 
 # In the order commands list and draw them; `locator` takes the first that fits.

@@ -8,8 +8,8 @@ DIR/<photo stem>/panel.png      the photo, its score and every map side by side
 DIR/summary.json                per photo and method: empty, deletion/insertion AUC (null for an
                                 empty map) beside those of a random map and of the map blurred,
                                 seconds, sanity ρ; per method the means, by how much it beats the
-                                random map and the count of empty maps; broken photos with their
-                                error
+                                random map and the count of empty maps; RISE maps: masks used,
+                                split-half agreement, converged; broken photos with their error
 DIR/report.md                   per method: its AUCs against the baselines, in words
 """
 
@@ -142,7 +142,7 @@ def _explain_one(
 
     for method in methods:
         start = time.perf_counter()
-        saliency = main.map(method, x, column)
+        saliency, notes = main.map_notes(method, x, column)
         seconds = time.perf_counter() - start
         empty = is_empty(saliency)  # ranks no pixel: no faithfulness to measure
         measured = NO_AUCS if empty else aucs(saliency)
@@ -154,6 +154,7 @@ def _explain_one(
             "random": NO_AUCS if empty or chance is None else chance,
             "blurred": NO_AUCS if empty else aucs(blurred_map(saliency)),
             "seconds": round(seconds, 4),
+            **notes,  # RISE: masks, split_half, converged
         }
         deletion, insertion = measured["deletion_auc"], measured["insertion_auc"]
         if controls:
@@ -169,7 +170,7 @@ def _explain_one(
         captions[method.name] = (
             (EMPTY_MAP if target.kind == "score" else "empty map: nothing raises the target")
             if empty
-            else f"del {deletion:.2f} / ins {insertion:.2f}"
+            else f"del {deletion:.2f} / ins {insertion:.2f}{_agreement(notes)}"
         )
     parts = [f"score {entry['score']:.1f}"] if main.scored else []
     if target.kind != "score":
@@ -177,6 +178,15 @@ def _explain_one(
     title = " · ".join(parts)
     panel(photo, title, maps, folder / "panel.png", captions=captions)
     return entry
+
+
+def _agreement(notes: dict[str, Any]) -> str:
+    """' · halves ρ 0.93' for a map that measures it (and '(not converged)' below 0.9)."""
+    if "split_half" not in notes:
+        return ""
+    return (
+        f" · halves ρ {notes['split_half']:.2f}{'' if notes['converged'] else ' (not converged)'}"
+    )
 
 
 def _describe(target: Target, column: int) -> str:
@@ -209,6 +219,9 @@ def _means(done: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, Any]
             "empty": sum(r["empty"] for r in records),
         }
         means[name]["beats_random"] = _beats(means[name])
+        if "split_half" in records[0]:
+            means[name] |= _mean_of(records, ("split_half", "masks"))
+            means[name]["not_converged"] = sum(not r["converged"] for r in records)
         if "sanity" in records[0]:
             means[name]["sanity"] = {
                 label: float(np.nanmean([r["sanity"][label] for r in records]))
@@ -258,6 +271,12 @@ def report(means: dict[str, Any], explained: int) -> str:
         cells = " | ".join("-" if v is None else f"{v:.3f}" for v in row)
         lines.append(f"| {name} | {cells} | {m['empty']} |")
         words.append(f"- {name}: {_verdict(m['beats_random'])}")
+        if m.get("not_converged"):
+            words.append(
+                f"- {name}: {m['not_converged']} of {explained} maps did not converge (the maps "
+                f"of two halves of their masks agree to ρ {m['split_half']:.2f} on average, below "
+                "0.9): add masks (--rise-masks auto, or a larger count)."
+            )
     return "\n".join([*lines, "", *words, ""])
 
 

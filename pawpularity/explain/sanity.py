@@ -98,6 +98,18 @@ def spearman(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> floa
     return float(np.corrcoef(ranks[0], ranks[1])[0, 1])
 
 
+def pearson(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
+    """Pearson correlation of two maps of the same shape, pooled as for `spearman` (0.0 when
+    one is constant). Where a map is flat, its pixels' ranks stay noise however long the map
+    runs, so two estimates of one map are compared by value, not by rank."""
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(f"maps of different shapes: {tuple(a.shape)} and {tuple(b.shape)}")
+    x, y = (pooled(m).ravel() for m in (a, b))
+    if x.std() == 0 or y.std() == 0:
+        return 0.0
+    return float(np.corrcoef(x, y)[0, 1])
+
+
 def pooled(saliency: torch.Tensor | np.ndarray) -> np.ndarray:
     """A map average-pooled to at most POOLED_SIDE × POOLED_SIDE, flattened, in float64."""
     m = torch.as_tensor(

@@ -168,13 +168,16 @@ def create_app(
             start = time.perf_counter()
             photo = photo_of(file)
             small = shrunk(photo, DISPLAY_SIDE)
-            maps = {name: model.explain(photo, name, size=small.size) for name in names}
+            explained = {name: model.explain_notes(photo, name, size=small.size) for name in names}
+            maps = {name: m for name, (m, _) in explained.items()}
             return {
                 **_scored(model, photo),
                 "photo": data_url(small),
                 "maps": {name: data_url(overlay(small, m)) for name, m in maps.items()},
                 # a constant map: nothing in the photo raises the score (the page says so)
                 "empty": {name: bool(m.max() <= m.min()) for name, m in maps.items()},
+                # RISE: masks used, split-half agreement, whether it reached 0.9
+                "notes": {name: notes for name, (_, notes) in explained.items()},
                 "seconds": _since(start),
             }
 

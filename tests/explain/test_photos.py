@@ -55,7 +55,14 @@ def test_maps_overlays_panel_and_summary(tiny_run: Path, tmp_path: Path) -> None
             assert (record["deletion_auc"] is None) == record["empty"] and record["seconds"] > 0
             for baseline in ("random", "blurred"):
                 assert (record[baseline]["insertion_auc"] is None) == record["empty"]
+        rise = records["rise"]  # 64 masks: its split-half agreement says how settled it is
+        assert rise["masks"] == 64 and rise["converged"] == (rise["split_half"] >= 0.9)
+        assert "split_half" not in records["vanilla"]
     assert set(summary["means"]) == {"gradcam", "vanilla", "rise"}
+    unsettled = summary["means"]["rise"]["not_converged"]
+    assert (
+        f"- rise: {unsettled} of 2 maps did not converge" in (out / "report.md").read_text()
+    ) == (unsettled > 0)
 
 
 def test_sanity_reports_a_correlation_per_randomisation_step(

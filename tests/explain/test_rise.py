@@ -10,8 +10,9 @@ import torch.nn.functional as F
 
 from pawpularity.errors import ConfigError
 from pawpularity.explain.base import Context, Scorer
-from pawpularity.explain.methods import Rise
-from pawpularity.explain.rise import Masks, P
+from pawpularity.explain.methods import Rise, parse_rise_masks
+from pawpularity.explain.rise import AGREEMENT, AUTO_CAP, AUTO_STEP, Masks, P
+from pawpularity.explain.sanity import pearson
 
 S = 64
 ROWS, COLS = slice(12, 28), slice(36, 52)  # the square the hand-made score looks at
@@ -136,6 +137,49 @@ def test_masks_follow_the_recipe() -> None:
     assert masks.grids.shape == (64, 1, 4, 4)  # all that is held for all N masks
 
 
-def test_too_few_masks_is_a_config_error(photo: torch.Tensor) -> None:
-    with pytest.raises(ConfigError, match="--rise-masks ≥ 2"):
-        rise(context(square_brightness), photo, 1, 1)
+@pytest.mark.parametrize("masks", [1, "many", 2.5])
+def test_a_mask_count_that_cannot_work_is_a_config_error(masks: Any) -> None:
+    with pytest.raises(ConfigError, match="--rise-masks must be auto or a count ≥ 2"):
+        Rise(masks=masks)
+    with pytest.raises(ConfigError, match="--rise-masks must be auto"):
+        parse_rise_masks("lots")
+    assert parse_rise_masks(" Auto ") == "auto" and parse_rise_masks("64") == 64
+
+
+def exact(photo: torch.Tensor, n: int, seed: int, keep: slice = slice(None)) -> torch.Tensor:
+    """Σ (y_i − ȳ) m_i / (N p) over the masks `keep` picks (all, or every other one)."""
+    masks = torch.cat(list(Masks(n, S, Rise.grid, seed=seed).batches(256)))[keep]
+    y = square_brightness(photo * masks)[:, 1].double()
+    flat = masks.reshape(len(masks), -1).double()
+    return ((y - y.mean()) @ flat / (len(masks) * P)).float().reshape(S, S)
+
+
+def test_the_map_and_its_two_halves_are_the_centred_sums(photo: torch.Tensor) -> None:
+    saliency, notes = Rise(masks=300).explain(context(square_brightness, seed=5), photo, 1)
+    assert torch.allclose(saliency, exact(photo, 300, 5), atol=1e-5)
+    halves = [exact(photo, 300, 5, slice(h, None, 2)) for h in (0, 1)]
+    assert notes["masks"] == 300 and notes["split_half"] == pytest.approx(pearson(*halves))
+
+
+def test_split_half_agreement_grows_with_masks_and_says_when_converged(
+    photo: torch.Tensor,
+) -> None:
+    few = Rise(masks=40).explain(context(square_brightness), photo, 1)[1]  # measured r 0.49
+    many = Rise(masks=2000, batch=256).explain(context(square_brightness), photo, 1)[1]  # 0.98
+    assert few["split_half"] < AGREEMENT <= many["split_half"]
+    assert few["converged"] is False and many["converged"] is True
+
+
+def noisy(pixels: torch.Tensor) -> torch.Tensor:
+    """The square's brightness under score noise: maps need more masks to settle."""
+    g = torch.Generator().manual_seed(int(pixels.sum() * 1e6) % 2**31)
+    return square_brightness(pixels) + 0.2 * torch.randn((len(pixels), 2), generator=g)
+
+
+def test_auto_adds_masks_until_the_halves_agree(photo: torch.Tensor) -> None:
+    clean = Rise(masks="auto", batch=100).explain(context(square_brightness), photo, 1)[1]  # 0.91
+    hard = Rise(masks="auto", batch=100).explain(context(noisy), photo, 1)[1]
+    assert clean["converged"] and clean["masks"] == AUTO_STEP  # one round is enough
+    assert hard["masks"] > clean["masks"] and hard["masks"] % AUTO_STEP == 0
+    assert hard["converged"] == (hard["split_half"] >= AGREEMENT)
+    assert hard["converged"] or hard["masks"] == AUTO_CAP

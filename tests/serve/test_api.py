@@ -59,6 +59,7 @@ def test_explain_returns_the_maps_as_images(client: TestClient) -> None:
     assert set(answer["maps"]) == {"gradcam", "vanilla"}
     # a vanilla gradient is never constant; each map says whether it is empty
     assert answer["empty"]["vanilla"] is False and isinstance(answer["empty"]["gradcam"], bool)
+    assert answer["notes"] == {"gradcam": {}, "vanilla": {}}  # only RISE measures its settling
     photo = decoded(answer["photo"])
     assert photo.size == (500, 375)  # the photo's own size: at most DISPLAY_SIDE, never enlarged
     for url in answer["maps"].values():

@@ -43,6 +43,14 @@ def explain_cmd(
             "report how much each map changes (Spearman ρ).",
         ),
     ] = False,
+    road: Annotated[
+        bool,
+        typer.Option(
+            "--road",
+            help="Also ROAD (pixels removed by the map's ranking and imputed from their "
+            "neighbours) of every map and of a random one: seconds per map.",
+        ),
+    ] = False,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
     device: Annotated[str, DEVICE_OPTION] = "auto",
 ) -> None:
@@ -56,7 +64,7 @@ def explain_cmd(
     from pawpularity.explain.photos import ExplainConfig
 
     chosen = build(parse_methods(methods), Rise(masks=parse_rise_masks(rise_masks)))
-    config = ExplainConfig(methods=chosen, target=target, sanity=sanity)
+    config = ExplainConfig(methods=chosen, target=target, sanity=sanity, road=road)
     model = load_model(run, runtime=runtime, fold=fold, seed=seed, device=device)
     summary = model.explain_photos([item.path for item in collect(paths)], out, config)
     for name, m in summary["means"].items():

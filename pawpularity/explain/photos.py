@@ -7,6 +7,7 @@ DIR/<photo stem>/<method>.png   the map over the photo
 DIR/<photo stem>/panel.png      the photo, its score and every map side by side
 DIR/summary.json                per photo and method: empty, deletion/insertion AUC (null for an
                                 empty map) beside those of a random map and of the map blurred,
+                                with --road ROAD (MoRF, LeRF, combined) too,
                                 seconds, sanity ρ; per method the means, by how much it beats the
                                 random map and the count of empty maps; RISE maps: masks used,
                                 split-half agreement, converged; broken photos with their error
@@ -34,6 +35,7 @@ from pawpularity.explain.draw import fitted, panel, save_overlay
 from pawpularity.explain.explainer import Explainer, resize_map
 from pawpularity.explain.faithfulness import blurred_map, deletion_insertion, random_map
 from pawpularity.explain.methods import METHODS, Method, build
+from pawpularity.explain.road import ROAD_KEYS, road
 from pawpularity.explain.sanity import cascade, spearman
 from pawpularity.files import photo_error, save_npy, unique_name, write_json
 
@@ -41,7 +43,7 @@ SUMMARY = "summary.json"
 REPORT = "report.md"
 MAP_SIDE = 2048  # a map's longer side at most: 16 MB of float32, whatever the photo's size
 EMPTY_MAP = "nothing in this photo raises the score"  # an empty map's caption (score target)
-NO_AUCS: dict[str, float | None] = {"deletion_auc": None, "insertion_auc": None}
+AUC_KEYS = ("deletion_auc", "insertion_auc")
 
 
 @dataclass
@@ -52,6 +54,7 @@ class ExplainConfig:
     methods: tuple[Method, ...] = field(default_factory=lambda: build(tuple(METHODS)))
     target: str | None = None  # None: "score", or "imagenet" for the bare ImageNet backbone
     sanity: bool = False
+    road: bool = False  # also ROAD of every map and of the random one (seconds per map)
 
 
 def explain_photos(
@@ -76,7 +79,9 @@ def explain_photos(
             photo = load_image(path)
             folder = out / unique_name(Path(path).stem, folders)
             folder.mkdir(exist_ok=True)
-            images[str(path)] = _explain_one(explainer, controls, photo, target, methods, folder)
+            images[str(path)] = _explain_one(
+                explainer, controls, photo, target, methods, folder, config.road
+            )
         except Exception as e:  # this photo's failure, whatever it is: the others go on
             images[str(path)] = {"error": photo_error(e)}
     explained = [e["methods"] for e in images.values() if "methods" in e]
@@ -87,6 +92,7 @@ def explain_photos(
         "method_params": {m.name: m.params() for m in methods},
         "target": str(target),
         "sanity": config.sanity,
+        "road": config.road,
         "seed": explainer.seed,
         "runtime": explainer.runtime,
         "device": str(explainer.device),
@@ -118,6 +124,7 @@ def _explain_one(
     target: Target,
     methods: Sequence[Method],
     folder: Path,
+    with_road: bool = False,
 ) -> dict[str, Any]:
     x = main.tensor(photo)
     outputs = main.outputs(x)
@@ -134,25 +141,27 @@ def _explain_one(
         "methods": {},
     }
     maps, captions = {}, {}
-    chance: dict[str, float] | None = None  # the random map's AUCs, measured once per photo
+    chance: dict[str, float | None] | None = None  # the random map's, measured once per photo
+    keys = (*AUC_KEYS, *(ROAD_KEYS if with_road else ()))
 
-    def aucs(saliency: torch.Tensor) -> dict[str, float]:
+    def aucs(saliency: torch.Tensor, measure_road: bool = with_road) -> dict[str, float | None]:
         deletion, insertion = deletion_insertion(main.scorer, x, saliency, column)
-        return {"deletion_auc": deletion, "insertion_auc": insertion}
+        got: dict[str, float | None] = {"deletion_auc": deletion, "insertion_auc": insertion}
+        return got | (road(main.scorer, x, saliency, column, main.seed) if measure_road else {})
 
     for method in methods:
         start = time.perf_counter()
         saliency, notes = main.map_notes(method, x, column)
         seconds = time.perf_counter() - start
         empty = is_empty(saliency)  # ranks no pixel: no faithfulness to measure
-        measured = NO_AUCS if empty else aucs(saliency)
+        measured = dict.fromkeys(keys) if empty else aucs(saliency)
         if not empty and chance is None:
             chance = aucs(random_map(tuple(saliency.shape), main.seed))
         record: dict[str, Any] = {
             "empty": empty,
             **measured,
-            "random": NO_AUCS if empty or chance is None else chance,
-            "blurred": NO_AUCS if empty else aucs(blurred_map(saliency)),
+            "random": dict.fromkeys(keys) if empty or chance is None else chance,
+            "blurred": dict.fromkeys(AUC_KEYS) if empty else aucs(blurred_map(saliency), False),
             "seconds": round(seconds, 4),
             **notes,  # RISE: masks, split_half, converged
         }
@@ -181,11 +190,11 @@ def _explain_one(
 
 
 def _agreement(notes: dict[str, Any]) -> str:
-    """' · halves ρ 0.93' for a map that measures it (and '(not converged)' below 0.9)."""
+    """' · halves r 0.93' for a map that measures it (and '(not converged)' below 0.9)."""
     if "split_half" not in notes:
         return ""
     return (
-        f" · halves ρ {notes['split_half']:.2f}{'' if notes['converged'] else ' (not converged)'}"
+        f" · halves r {notes['split_half']:.2f}{'' if notes['converged'] else ' (not converged)'}"
     )
 
 
@@ -210,10 +219,11 @@ def _means(done: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, Any]
         records = [d[name] for d in done]
         if not records:
             continue
+        keys = tuple(k for k in (*AUC_KEYS, *ROAD_KEYS) if k in records[0])
         means[name] = {
-            **_mean_of(records, ("deletion_auc", "insertion_auc", "seconds")),
+            **_mean_of(records, (*keys, "seconds")),
             **{
-                baseline: _mean_of([r[baseline] for r in records], tuple(NO_AUCS))
+                baseline: _mean_of([r[baseline] for r in records], tuple(records[0][baseline]))
                 for baseline in ("random", "blurred")
             },
             "empty": sum(r["empty"] for r in records),
@@ -271,10 +281,18 @@ def report(means: dict[str, Any], explained: int) -> str:
         cells = " | ".join("-" if v is None else f"{v:.3f}" for v in row)
         lines.append(f"| {name} | {cells} | {m['empty']} |")
         words.append(f"- {name}: {_verdict(m['beats_random'])}")
+        if m.get("road") is not None and m["random"].get("road") is not None:
+            better = m["road"] - m["random"]["road"]
+            how = "better" if better > 0 else "worse"
+            words.append(
+                f"- {name}: ROAD {m['road']:.3f} (MoRF {m['road_morf']:.3f}, LeRF "
+                f"{m['road_lerf']:.3f}; higher is better) against the random map's "
+                f"{m['random']['road']:.3f}: {abs(better):.3f} {how}."
+            )
         if m.get("not_converged"):
             words.append(
                 f"- {name}: {m['not_converged']} of {explained} maps did not converge (the maps "
-                f"of two halves of their masks agree to ρ {m['split_half']:.2f} on average, below "
+                f"of two halves of their masks agree to r {m['split_half']:.2f} on average, below "
                 "0.9): add masks (--rise-masks auto, or a larger count)."
             )
     return "\n".join([*lines, "", *words, ""])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -19,6 +20,8 @@ from pawpularity.data.schema import read_table
 from pawpularity.errors import DataError, RunError
 from pawpularity.training.cv import TrainConfig, train
 from tests.conftest import TINY_MODEL, TINY_TRAIN
+
+FOLD_FILES = ("model.safetensors", "predictions.csv")  # what a finished fold holds
 
 
 def metrics(run: Path) -> dict:
@@ -47,11 +50,24 @@ def test_an_existing_run_is_never_overwritten(tiny_run: Path, tiny_demo: Path) -
     other = TrainConfig(**{**TINY_TRAIN.__dict__, "epochs": 3})
     with pytest.raises(RunError, match=r"train\.epochs"):
         train(tiny_demo, tiny_run, TINY_MODEL, other, resume=True)
-    assert train(tiny_demo, tiny_run, TINY_MODEL, TINY_TRAIN, resume=True) == metrics(tiny_run)
+    before, epochs = stamps(tiny_run, range(2)), _Epochs()
+    result = train(tiny_demo, tiny_run, TINY_MODEL, TINY_TRAIN, resume=True, callbacks=[epochs])
+    assert result == metrics(tiny_run)
+    assert epochs.started == [] and stamps(tiny_run, range(2)) == before  # nothing retrained
 
 
 class _Crash(Exception):
     pass
+
+
+class _Epochs(L.Callback):
+    """Records the epoch (from 0, in its fold) of every epoch that starts."""
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.started.append(trainer.current_epoch)
 
 
 class _CrashAtEpoch(L.Callback):
@@ -71,14 +87,36 @@ def same(a: dict, b: dict) -> bool:
     return json.dumps({k: a[k] for k in keys}) == json.dumps({k: b[k] for k in keys})
 
 
-def test_resume_mid_fold_ends_with_the_same_metrics(
+def stamps(run: Path, folds: range) -> dict[str, tuple[int, str]]:
+    """(modification time in ns, SHA-256 of the bytes) of each fold's weights and predictions."""
+    files = [run / f"fold{k}" / name for k in folds for name in FOLD_FILES]
+    return {
+        str(f.relative_to(run)): (f.stat().st_mtime_ns, hashlib.sha256(f.read_bytes()).hexdigest())
+        for f in files
+    }
+
+
+def test_resume_mid_fold_keeps_the_finished_fold_and_continues_the_other(
     tiny_run: Path, tiny_demo: Path, tmp_path: Path
 ) -> None:
+    """The finished fold's files are left as they are (not retrained, not rewritten); the stopped
+    fold trains its last epoch only, from its checkpoint, and writes its files anew; the metrics
+    are those of a run that never stopped."""
     run = tmp_path / "run"
     with pytest.raises(_Crash):  # fold 0 done, fold 1 stopped after its first epoch
         train(tiny_demo, run, TINY_MODEL, TINY_TRAIN, callbacks=[_CrashAtEpoch(4)])
     assert (run / "fold1" / "last.ckpt").is_file() and not (run / "metrics.json").exists()
-    assert same(train(tiny_demo, run, TINY_MODEL, TINY_TRAIN, resume=True), metrics(tiny_run))
+    assert not any((run / "fold1" / name).exists() for name in FOLD_FILES)
+    kept = stamps(run, range(1))
+    resumed_at = time.time_ns()
+    epochs = _Epochs()
+    result = train(tiny_demo, run, TINY_MODEL, TINY_TRAIN, resume=True, callbacks=[epochs])
+    assert epochs.started == [1]  # fold 1's second epoch: no fold 0 epoch, no fold 1 restart
+    assert stamps(run, range(1)) == kept
+    for name, (mtime, _) in stamps(run, range(1, 2)).items():
+        assert mtime >= resumed_at, name
+    assert not (run / "fold1" / "last.ckpt").exists()
+    assert same(result, metrics(tiny_run))
 
 
 def test_killed_cli_run_resumes(tiny_run: Path, tiny_demo: Path, tmp_path: Path) -> None:

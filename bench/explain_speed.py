@@ -138,7 +138,9 @@ def gradient_methods(model: Outputs, layer: str, x: torch.Tensor) -> None:
     ):
         ours_map = gradcam(ctx, x_cl, SCORE_COLUMN).relu()
         theirs_map = torch.from_numpy(fast(input_tensor=x_cl, targets=score)[0])
-        agree = rho(F.interpolate(ours_map[None, None], size=theirs_map.shape)[0, 0], theirs_map)
+        both_empty = bool(ours_map.max() <= ours_map.min() and theirs_map.max() <= theirs_map.min())
+        sized = F.interpolate(ours_map[None, None], size=theirs_map.shape)[0, 0]
+        agree = 1.0 if both_empty else rho(sized, theirs_map)  # empty on both sides: the same
         assert agree > 0.99, f"Grad-CAM maps disagree (rho {agree:.3f}): nothing timed"
         work = 3 * forward_flops(model, x) / 1e9  # a forward and a backward to the input
         ours, contiguous, same = median_times(
@@ -178,8 +180,14 @@ def report(
         (f"{library}, channels_last", same),
     ):
         print(f"    {who:34} {seconds * 1e3:7.1f} ms  {share(gflop / seconds, peak)}")
-    print(f"    memory format (the library, channels_last / contiguous): {same / contiguous:.2f}x")
-    print(f"    ours / the library at its best: {ours / min(same, contiguous):.2f}x (goal <= 1.0)")
+    print(
+        f"    memory format (the library's time, channels_last / contiguous): "
+        f"{same / contiguous:.2f}x"
+    )
+    print(
+        f"    time, ours / the library at its best: {ours / min(same, contiguous):.2f}x "
+        "(goal <= 1.0)"
+    )
 
 
 @dataclass
@@ -207,9 +215,11 @@ def rise_case(model: Outputs, scorer: Scorer, photo: Path, masks: list[int]) -> 
     maps, seconds = {}, {}
     ours = Context(None, "", lambda: scorer, seed=SEEDS["ours"])
     for n in masks:  # right after the reference: the machine's load is alike
-        maps[n], seconds[n] = timed(partial(rise, ours, x, SCORE_COLUMN, n, Rise.grid, Rise.batch))
+        (maps[n], _), seconds[n] = timed(
+            partial(rise, ours, x, SCORE_COLUMN, n, Rise.grid, Rise.batch)
+        )
     again = Context(None, "", lambda: scorer, seed=SEEDS["converged"])
-    converged = rise(again, x, SCORE_COLUMN, CONVERGED_MASKS, Rise.grid, Rise.batch)
+    converged, _ = rise(again, x, SCORE_COLUMN, CONVERGED_MASKS, Rise.grid, Rise.batch)
     return Case(
         eager_s,
         rho(reference, converged),

@@ -62,13 +62,13 @@ def test_heavy_requests_queue_boundedly_and_scores_stay_served(
     tiny_model: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gate = threading.Event()
-    real = tiny_model.explain
+    real = tiny_model.explain_notes  # what /api/explain calls
 
     def held(*args: Any, **kwargs: Any) -> Any:
         gate.wait(60)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tiny_model, "explain", held)
+    monkeypatch.setattr(tiny_model, "explain_notes", held)
     api = create_app(tiny_model, tmp_path)
     statuses: list[int] = []
     with serving(api) as url:

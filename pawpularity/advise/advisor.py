@@ -142,8 +142,7 @@ class Advisor:
         gain, best, best_score = None, None, scored.score
         if winner is not None:
             pair = torch.cat([original, prepare(apply(photo, winner.edit), self.size)[None]])
-            searched_gain = winner.score - float(searched(original)[0])
-            gain = folds.confirm(pair, searched_gain)
+            gain = folds.confirm(pair, winner.score - scored.score)  # the latter: one model's
             if gain.holds(margin):
                 best, best_score = winner, float(self._scores(pair)[1])
         found = flag_tips(scored.flags, effects, self.flag_auc)

@@ -142,7 +142,8 @@ class Advisor:
         gain, best, best_score = None, None, scored.score
         if winner is not None:
             pair = torch.cat([original, prepare(apply(photo, winner.edit), self.size)[None]])
-            gain = folds.confirm(pair, winner.score - scored.score)  # the latter: one model's
+            # a one-model run's own gain: its search model is the engine that scored the photo
+            gain = folds.confirm(pair, winner.score - scored.score)
             if gain.holds(margin):
                 best, best_score = winner, float(self._scores(pair)[1])
         found = flag_tips(scored.flags, effects, self.flag_auc)

@@ -15,15 +15,16 @@ from PIL import Image
 
 from pawpularity.advise import MARGIN
 from pawpularity.advise.confirm import Folds, Gain
-from pawpularity.advise.crops import box_of, centre_of_mass, grow
+from pawpularity.advise.crops import centre_of_mass
 from pawpularity.advise.edits import Edit, apply
 from pawpularity.advise.evidence import Effect
+from pawpularity.advise.pet import find_pet
 from pawpularity.advise.search import Candidate, score_edits, search, top
 from pawpularity.advise.tips import flag_tips
 from pawpularity.data.dataset import prepare
 from pawpularity.data.images import Box
 from pawpularity.data.schema import FLAGS
-from pawpularity.explain.base import PET_COLUMN, SCORE_COLUMN, target_value
+from pawpularity.explain.base import SCORE_COLUMN
 from pawpularity.explain.explainer import Explainer
 from pawpularity.explain.methods import locator
 from pawpularity.runs.engine import Engine
@@ -31,7 +32,6 @@ from pawpularity.runs.intervals import COLUMNS as INTERVAL_COLUMNS
 from pawpularity.runs.intervals import INTERVAL, Calibration
 
 FINALISTS = 3  # the best candidates scored again at full resolution
-PET_MIN = 0.05  # below this probability of a cat or dog, no pet box is trusted: no crops
 NO_PET = (
     "The model cannot find a cat or a dog in this photo: make sure the pet is clearly visible "
     "and takes up a good part of the frame."
@@ -104,7 +104,6 @@ class Advisor:
         self.calibration, self.flag_auc, self.level = calibration, flag_auc, level
         self.size = engine.image_size
         self.focus_method = locator(explainer.supports)
-        self.pet_method = locator(pet.supports)
 
     def score(self, photo: Image.Image) -> Scored:
         """The photo's score and predicted flag probabilities."""
@@ -119,7 +118,7 @@ class Advisor:
         start = time.perf_counter()
         scored = self.score(photo)
         span = self.calibration.columns(np.array([scored.score]), self.level)[0]
-        pet_box, pet_probability = self._pet_box(photo)
+        pet_box, pet_probability = find_pet(self.pet, photo)
         x = self.explainer.tensor(photo)
         evidence = self.explainer.map(self.focus_method, x, SCORE_COLUMN).numpy()
         original = prepare(photo, self.size)[None]
@@ -175,24 +174,6 @@ class Advisor:
 
     def _scores(self, images: torch.Tensor) -> torch.Tensor:
         return self.engine(images, None)[0]
-
-    def _pet_box(self, photo: Image.Image) -> tuple[Box | None, float]:
-        """The pet's box in the photo's pixels (grown by its margin) from the ImageNet backbone's
-        Grad-CAM for its cat and dog classes, and their probability; None when no pet is seen."""
-        x = self.pet.tensor(photo)
-        probability = float(target_value(self.pet.outputs(x), PET_COLUMN)[0])
-        box = box_of(self.pet.map(self.pet_method, x, PET_COLUMN).numpy())
-        if box is None or probability < PET_MIN:
-            return None, probability
-        sx, sy = photo.width / x.shape[-1], photo.height / x.shape[-2]
-        x0, y0, x1, y1 = box
-        scaled = (
-            int(x0 * sx),
-            int(y0 * sy),
-            min(photo.width, round(x1 * sx)),
-            min(photo.height, round(y1 * sy)),
-        )
-        return grow(scaled, photo.size), probability
 
 
 def _tip(text: str) -> dict[str, Any]:

@@ -11,10 +11,9 @@ ASPECTS = {"same shape": None, "1:1": 1.0, "4:5": 0.8}  # width / height; None: 
 ZOOMS = 4  # box sizes per aspect, from the largest that fits down to the tightest around the pet
 MIN_AREA = 0.25  # a crop keeps at least this share of the photo
 PET_MARGIN = 0.05  # the pet box grows by this share of the photo's size on each side
-MAP_LEVEL = 0.2  # the pet is where its map reaches this share of its maximum
 
 
-def box_of(saliency: np.ndarray, level: float = MAP_LEVEL) -> Box | None:
+def box_of(saliency: np.ndarray, level: float) -> Box | None:
     """The box around every pixel at `level` × the map's maximum or more; None for a map with no
     positive value (nothing found)."""
     peak = float(np.nanmax(saliency)) if saliency.size else 0.0

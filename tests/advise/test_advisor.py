@@ -10,21 +10,27 @@ import pytest
 import torch
 from PIL import Image
 
-from pawpularity.advise.advisor import NO_PET, PET_MIN, Advisor
+from pawpularity.advise.advisor import NO_PET, Advisor
+from pawpularity.advise.pet import PET_MIN
 from pawpularity.advise.photos import advise_photos, write_advice
 from pawpularity.data.dataset import unit_pixels
 from pawpularity.data.images import load_image
 from pawpularity.data.schema import FLAGS
 from tests.conftest import PETS
 
-PHOTO = PETS / "dog_staffordshire_bull_terrier_100.jpg"  # room around the pet for every crop
+PHOTO = PETS / "dog_staffordshire_bull_terrier_100.jpg"
 
 
 @pytest.fixture(scope="module")
 def advised(tiny_advisor: Advisor, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One photo advised with no margin, so that any better edit is kept."""
-    out = tmp_path_factory.mktemp("advice")
-    advise_photos(tiny_advisor, [PHOTO], out, margin=0.0)
+    """One photo advised with no margin, so that any better edit is kept: the dog on a wide
+    grey background, which leaves room around the pet for every shape of crop."""
+    out, photo = tmp_path_factory.mktemp("advice"), tmp_path_factory.mktemp("wide") / "wide.jpg"
+    dog = load_image(PHOTO)
+    wide = Image.new("RGB", (dog.width * 3, dog.height * 2), (128, 128, 128))
+    wide.paste(dog, (dog.width, dog.height // 2))
+    wide.save(photo)
+    advise_photos(tiny_advisor, [photo], out, margin=0.0)
     return out
 
 

@@ -13,10 +13,10 @@ from pawpularity.advise.crops import MIN_AREA, box_of, centre_of_mass, crop_boxe
 def test_box_of_a_blob_and_of_an_empty_map() -> None:
     m = np.zeros((50, 80), np.float32)
     m[10:20, 30:45] = 1.0
-    m[0, 0] = 0.1  # below the level: ignored
-    assert box_of(m) == (30, 10, 45, 20)
-    assert box_of(np.zeros((5, 5))) is None
-    assert box_of(-np.ones((5, 5))) is None
+    m[0, 0] = 0.05  # below the level: ignored
+    assert box_of(m, 0.1) == (30, 10, 45, 20)
+    assert box_of(np.zeros((5, 5)), 0.1) is None
+    assert box_of(-np.ones((5, 5)), 0.1) is None
 
 
 def test_grow_stays_inside_the_photo() -> None:

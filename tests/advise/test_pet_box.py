@@ -1,0 +1,72 @@
+"""The pet box holds the whole pet: on pixel masks of the pet in the shipped photos (made with
+ISNet and checked by eye, tests/assets/pet_masks), the box `advise` finds and every candidate crop
+keep at least 90 % of it; and a pet small in a large background leaves room to crop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from pawpularity.advise.crops import crop_boxes
+from pawpularity.advise.pet import find_pet
+from pawpularity.data.demo import PHOTOS_DIR
+from pawpularity.data.images import Box, load_image
+from pawpularity.explain.explainer import Explainer, imagenet_explainer
+
+MASKS = sorted((Path(__file__).parents[1] / "assets" / "pet_masks").glob("*.png"))
+KEEP = 0.9
+
+
+@pytest.fixture(scope="module")
+def pet() -> Explainer:
+    return imagenet_explainer("eager")
+
+
+def kept(mask: np.ndarray, box: Box) -> float:
+    x0, y0, x1, y1 = box
+    return float(mask[y0:y1, x0:x1].sum() / mask.sum())
+
+
+def test_the_box_and_every_crop_keep_the_pet(pet: Explainer) -> None:
+    assert len(MASKS) >= 25, "the pet masks are missing"
+    cut = []
+    for path in MASKS:
+        photo = load_image(next(PHOTOS_DIR.glob(f"{path.stem}.*")))
+        mask = np.asarray(Image.open(path).convert("L").resize(photo.size, Image.NEAREST)) > 127
+        box, probability = find_pet(pet, photo)
+        assert box is not None, f"{path.stem}: no pet found (probability {probability:.2f})"
+        centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        crops = crop_boxes(photo.size, box, centre)
+        cut += [
+            f"{path.stem} {name}: {kept(mask, b):.2f}"
+            for name, b in [("pet box", box), *crops]
+            if kept(mask, b) < KEEP
+        ]
+    assert not cut, "\n".join(cut)
+
+
+def test_a_small_pet_leaves_room_to_crop(pet: Explainer) -> None:
+    """Each photo pasted at its size into a canvas twice as wide and high, filled with a blurred
+    enlargement of itself (the pet small, the background of the photo's own colours): the box
+    keeps the pet and leaves room for crops."""
+    areas, cut = [], []
+    for path in MASKS:
+        photo = load_image(next(PHOTOS_DIR.glob(f"{path.stem}.*")))
+        w, h = photo.size
+        canvas = photo.resize((2 * w, 2 * h)).filter(ImageFilter.GaussianBlur(25))
+        where = (w // 4 + len(path.stem) * 7 % w, h // 2)
+        canvas.paste(photo, where)
+        mask = Image.new("L", canvas.size)
+        mask.paste(Image.open(path).convert("L").resize(photo.size, Image.NEAREST), where)
+        box, _ = find_pet(pet, canvas)
+        assert box is not None, path.stem
+        pet_pixels = np.asarray(mask) > 127
+        if kept(pet_pixels, box) < KEEP:
+            cut.append(f"{path.stem}: {kept(pet_pixels, box):.2f}")
+        areas.append((box[2] - box[0]) * (box[3] - box[1]) / (4 * w * h))
+    assert not cut, "\n".join(cut)
+    # the pasted photo is a quarter of the canvas; the map's own box takes about two thirds
+    assert np.median(areas) < 0.5, f"the box takes {np.median(areas):.0%} of the canvas"

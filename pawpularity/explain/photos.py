@@ -7,7 +7,7 @@ DIR/<photo stem>/<method>.png   the map over the photo
 DIR/<photo stem>/panel.png      the photo, its score and every map side by side
 DIR/summary.json                per photo and method: empty, deletion/insertion AUC (null for an
                                 empty map) beside those of a random map and of the map blurred,
-                                with --road ROAD (MoRF, LeRF, combined) too,
+                                and ROAD (MoRF, LeRF, combined) unless --no-road,
                                 seconds, sanity ρ; per method the means, by how much it beats the
                                 random map and the count of empty maps; RISE maps: masks used,
                                 split-half agreement, converged; broken photos with their error
@@ -54,7 +54,7 @@ class ExplainConfig:
     methods: tuple[Method, ...] = field(default_factory=lambda: build(tuple(METHODS)))
     target: str | None = None  # None: "score", or "imagenet" for the bare ImageNet backbone
     sanity: bool = False
-    road: bool = False  # also ROAD of every map and of the random one (seconds per map)
+    road: bool = True  # ROAD of every map and of the random one too (seconds per map)
 
 
 def explain_photos(

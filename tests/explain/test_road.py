@@ -51,7 +51,7 @@ def test_a_map_on_the_evidence_beats_the_random_map() -> None:
 
 def test_explain_road_reports_every_map_and_the_random_one(tiny_run: Path, tmp_path: Path) -> None:
     args = ["explain", str(tiny_run), str(PETS / "cat_Bengal_16.jpg"), "--out", str(tmp_path)]
-    more = ["--methods", "vanilla", "--road", "--runtime", "eager"]
+    more = ["--methods", "vanilla", "--runtime", "eager"]  # ROAD by default
     result = CliRunner().invoke(app, [*args, *more])
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -61,3 +61,9 @@ def test_explain_road_reports_every_map_and_the_random_one(tiny_run: Path, tmp_p
     assert "road" not in record["blurred"]  # the blurred copy is a deletion/insertion baseline
     assert "- vanilla: ROAD " in (tmp_path / "report.md").read_text()
     assert summary["road"] is True
+    skipped = tmp_path / "skipped"
+    result = CliRunner().invoke(app, [*args[:-1], str(skipped), *more, "--no-road"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((skipped / "summary.json").read_text())
+    record = summary["images"][str(PETS / "cat_Bengal_16.jpg")]["methods"]["vanilla"]
+    assert summary["road"] is False and "road" not in record

@@ -15,9 +15,12 @@ pretrained "none"), CUDA and CPU in the same run, images/s of:
     decoding rate (bound by JPEG decoding, not by the model);
   - RISE (Rise.masks masks) and Grad-CAM, per photo;
 with the GPU's mean utilisation while each CUDA figure was measured (torch.cuda.utilization,
-else nvidia-smi sampled in a thread; "n/a" when neither works). The CPU side is each command's
-default there: ONNX Runtime for `embed`, RISE and `predict` of an exported run (exports are
-timed apart), eager PyTorch for gradients and training.
+else nvidia-smi sampled in a thread; "n/a" when neither works), and the share of each device's
+float32 matmul peak (`bench/peak.py`, measured first on both; TF32 off) the figure reaches from
+its model's FLOPs (`predict`: the run's folds, shared stages once; training and Grad-CAM: 3× a
+fold's forward; RISE: one forward per mask). The CPU side is each command's default there:
+ONNX Runtime for `embed`, RISE and `predict` of an exported run (exports are timed apart), eager
+PyTorch for gradients and training.
 
 The whole run keeps to --budget seconds (default 450, under 8 minutes): sizes are fixed small,
 each section is skipped with a note once too little time is left, and an alarm stops whatever
@@ -52,6 +55,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from peak import forward_flops, matmul_gflops
+from scale import Unflagged, run_gflop
 
 import pawpularity as paw
 from pawpularity import device as D
@@ -59,9 +64,12 @@ from pawpularity.data.dataset import photo_loader
 from pawpularity.data.demo import PHOTOS_DIR, make_demo
 from pawpularity.data.images import load_image
 from pawpularity.data.photos import collect
+from pawpularity.data.schema import FLAGS
 from pawpularity.explain.methods import Rise
 from pawpularity.explain.sanity import spearman
+from pawpularity.models.checkpoint import build_model
 from pawpularity.models.config import ModelConfig
+from pawpularity.models.ensemble import FoldEnsemble
 from pawpularity.runs.config import BATCH_SIZE, EmbedConfig
 from pawpularity.runs.embeddings import embed
 from pawpularity.runs.export import export_run
@@ -103,6 +111,8 @@ class Bench:
     sizes: Sizes
     budget: float
     root: Path
+    peaks: tuple[float, float] = (0.0, 0.0)  # float32 matmul GFLOP/s: (fast device, CPU)
+    gflop: dict[str, float] = field(default_factory=dict)  # backbone → forward GFLOP per photo
     start: float = field(default_factory=time.perf_counter)
     rows: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -127,10 +137,18 @@ class Bench:
         if not ok:
             self.failed.append(name)
 
-    def compare(self, name: str, fast: float, cpu: float, util: str, extra: str = "") -> None:
+    def compare(
+        self, name: str, fast: float, cpu: float, util: str, extra: str = "", gflop: float = 0.0
+    ) -> None:
+        """One figure on both devices; with `gflop` (the work of one item), the share of each
+        device's float32 matmul peak it reaches."""
         ratio = fast / cpu if cpu > 0 else float("nan")
+        shares = [
+            f"{rate * gflop / peak:.1%}" for rate, peak in zip((fast, cpu), self.peaks, strict=True)
+        ]
         self.say(
             f"  {name:<34} CUDA {fast:9.1f}  CPU {cpu:8.1f}  {ratio:6.1f}x  GPU {util:>6}"
+            + (f"  peak CUDA {shares[0]} CPU {shares[1]}" if gflop else "")
             + (f"  {extra}" if extra else "")
         )
 
@@ -305,7 +323,7 @@ def training(b: Bench, data: Path, backbone: str, cached_gpu: tuple[float, str])
         if gpu is None or cpu is None:
             b.say(f"  {label:<34} not measured (skipped, or this training code has no such mode)")
         else:
-            b.compare(label, gpu[0], cpu[0], gpu[1])
+            b.compare(label, gpu[0], cpu[0], gpu[1], "3x the forward FLOPs", 3 * b.gflop[backbone])
 
 
 # --------------------------------------------------------------------------------------- checks
@@ -317,7 +335,7 @@ def score_check(b: Bench, run: Path, backbone: str) -> None:
         fast = paw.load(run, device=b.fast, runtime=fast_runtime(b)).score(photos)
         with on_cpu():
             exact = paw.load(run, device="cpu", runtime="eager").score(photos)
-    names = list(exact.columns[2:-1])
+    names = list(FLAGS)
     gap = float(np.abs(fast["score"] - exact["score"]).max())
     flags = float(np.abs(fast[names].to_numpy() - exact[names].to_numpy()).max())
     score_tol, flag_tol, _ = tolerances(b)
@@ -427,6 +445,7 @@ def inference(b: Bench, run: Path, backbone: str, gpu_dir: Path, cpu_dir: Path) 
             util,
             f"CUDA at {fast_rate / fast_decode:.2f} of decoding; CPU: {cpu_kind} "
             f"(export {export_s:.0f} s, apart)",
+            run_gflop(run) or 0.0,
         )
 
     if b.enough(60, f"{backbone} embed"):
@@ -456,6 +475,7 @@ def inference(b: Bench, run: Path, backbone: str, gpu_dir: Path, cpu_dir: Path) 
             util,
             f"CUDA at {fast_rate / fast_decode:.2f} of decoding; CPU: ONNX Runtime "
             f"(first call {export_s:.0f} s, apart)",
+            b.gflop[backbone],
         )
 
 
@@ -473,11 +493,20 @@ def backbone_sections(b: Bench, data: Path, backbone: str, gpu_dir: Path, cpu_di
     rates = map_check(b, run, backbone) if b.enough(60, f"{backbone} map checks") else {}
     inference(b, run, backbone, gpu_dir, cpu_dir)
     notes = {"rise": f"{b.sizes.masks} masks; CPU: ONNX Runtime", "gradcam": "fp32 on both"}
+    work = {"rise": b.sizes.masks * b.gflop[backbone], "gradcam": 3 * b.gflop[backbone]}
     for m, note in notes.items():
         if m in rates:
             fast, cpu, util = rates[m]
-            b.compare(f"{m} (photos/s)", fast, cpu, util, note)
+            b.compare(f"{m} (photos/s)", fast, cpu, util, note, work[m])
     training(b, data, backbone, cached)
+
+
+def model_gflop(backbone: str, image_size: int | None) -> float:
+    """The forward FLOPs (G) of one photo through a fold's model (random weights: FLOPs do not
+    depend on them)."""
+    net = build_model(ModelConfig(backbone=backbone, image_size=image_size), pretrained="none")
+    size = net.config.image_size
+    return forward_flops(Unflagged(FoldEnsemble([net.eval()])), torch.rand(1, 3, size, size)) / 1e9
 
 
 def hard_stop(b: Bench) -> None:
@@ -504,7 +533,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pawpularity-gpu-bench-") as tmp:
         root = Path(tmp)
         os.environ["PAWPULARITY_CACHE"] = str(root / "cache")  # fresh exports, left nowhere
-        b = Bench(fast, DRY if args.dry_run else Sizes(), args.budget, root)
+        sizes = DRY if args.dry_run else Sizes()
+        peaks = (matmul_gflops(fast), matmul_gflops(CPU))
+        gflop = {name: model_gflop(name, sizes.image_size) for name in args.backbones.split(",")}
+        b = Bench(fast, sizes, args.budget, root, peaks, gflop)
 
         def over(signum: int, frame: FrameType | None) -> None:
             raise OverBudget
@@ -516,6 +548,9 @@ def main() -> None:
         backstop.start()
         name = "the CPU standing in (dry run)" if args.dry_run else D.describe(fast)
         b.say(f"bench/gpu.py: {name}; {os.cpu_count()} CPU cores; torch {torch.__version__}")
+        per_photo = ", ".join(f"{k} {v:.2f}" for k, v in gflop.items())
+        b.say(f"float32 matmul peak: CUDA {peaks[0]:.0f} GFLOP/s, CPU {peaks[1]:.0f} GFLOP/s; "
+              f"forward GFLOP per photo: {per_photo}")  # fmt: skip
         try:
             with quiet():
                 make_demo(root / "demo", n=b.sizes.train_photos, seed=7)

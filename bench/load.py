@@ -9,6 +9,8 @@ requests one at a time (the reference latency), then:
 - load: N requests from C threads cycling through the shipped photos; p50/p95 latency against
   the reference, errors, throughput and resident memory before, halfway and after. Goal: 0
   errors and memory growth under 10 %, none of it in the second half (a leak keeps growing).
+  For `score`, also the share of the machine's float32 matmul peak (`bench/peak.py`, measured
+  after the server stopped) that its throughput reaches, from the run's FLOPs per photo.
 - slow: N connections that send half a request head, and N more that stall in their body, held
   open while scores are requested one after another; the p95 of those scores, and how many of
   the stalled connections the server cut off (goal: all, within its timeouts).
@@ -32,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from peak import matmul_gflops, share
+from scale import run_gflop
 
 from pawpularity.data.demo import PHOTOS_DIR
 
@@ -202,6 +206,8 @@ def main() -> None:
     print(f"latency   p50 {p50:.3f} s ({p50 / one:.1f}x one request alone: {one:.3f} s)")
     print(f"          p95 {p95:.3f} s, max {seconds.max():.3f} s")
     print(f"throughput {args.n / wall:.2f} requests/s (alone: {1 / one:.2f})")
+    if args.endpoint == "score" and (gflop := run_gflop(args.run)) is not None:
+        print(f"score work {share(args.n / wall * gflop, matmul_gflops())}")
     growth, late = 100 * (after[1] - before) / before, 100 * (after[1] - after[0]) / after[0]
     print(
         f"memory    {before:.0f} MB before, {after[0]:.0f} MB halfway, {after[1]:.0f} MB after "

@@ -140,11 +140,11 @@ class Advisor:
         winner = max(final, key=lambda c: c.score, default=None)
         gain, best, best_score = None, None, scored.score
         if winner is not None:
-            pair = torch.cat([original, prepare(apply(photo, winner.edit), self.size)[None]])
+            edited = prepare(apply(photo, winner.edit), self.size)[None]
             # a one-model run's own gain: its search model is the engine that scored the photo
-            gain = folds.confirm(pair, winner.score - scored.score)
+            gain = folds.confirm(edited, winner.score - scored.score)
             if gain.holds(margin):
-                best, best_score = winner, float(self._scores(pair)[1])
+                best, best_score = winner, float(self._scores(edited)[0])
         found = flag_tips(scored.flags, effects, self.flag_auc)
         tips = found.tips
         if pet_box is None:

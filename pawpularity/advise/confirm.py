@@ -52,11 +52,13 @@ class Gain:
 
 class Folds:
     """Which folds of `engine` search and which confirm: the first half (at least one) search,
-    the others confirm; every fold searches when the engine cannot score them apart."""
+    the others confirm; every fold searches when the engine cannot score them apart. `photo`
+    (1×3×S×S) is scored by each fold once, here: its gains are measured from these scores."""
 
-    def __init__(self, engine: Engine, probe: torch.Tensor) -> None:
+    def __init__(self, engine: Engine, photo: torch.Tensor) -> None:
         self.per_fold: FoldScores | None = getattr(engine, "fold_scores", None)
-        count = 1 if self.per_fold is None else int(self.per_fold(probe).shape[1])
+        self.photo = None if self.per_fold is None else self.per_fold(photo).double()[0]
+        count = 1 if self.photo is None else len(self.photo)
         self.searching = max(1, count // 2)
         self.confirming = count - self.searching if count > 1 else 0
 
@@ -66,11 +68,10 @@ class Folds:
             return engine(images, None)[0]
         return self.per_fold(images)[:, : self.searching].mean(1)
 
-    def confirm(self, pair: torch.Tensor, searched_gain: float) -> Gain:
-        """The Gain of pair[1] (the edit) over pair[0] (the photo) on the confirming folds; with
-        none, the search's own `searched_gain`."""
-        if not self.confirming or self.per_fold is None:
+    def confirm(self, edit: torch.Tensor, searched_gain: float) -> Gain:
+        """The Gain of `edit` (1×3×S×S, the edited photo) over the photo on the confirming
+        folds; with none, the search's own `searched_gain`."""
+        if not self.confirming or self.per_fold is None or self.photo is None:
             return Gain(searched_gain, searched_gain, searched_gain, 0)
-        scores = self.per_fold(pair).double()
-        gains = (scores[1] - scores[0])[self.searching :]
+        gains = (self.per_fold(edit).double()[0] - self.photo)[self.searching :]
         return Gain(float(gains.mean()), float(gains.min()), float(gains.max()), len(gains))

@@ -114,7 +114,7 @@ class Rise(Method):
     needs: ClassVar[Needs] = Needs(scorer=True)
     locates: ClassVar[bool] = True
     # Centred scores need far fewer than the paper's 4000: measured by bench/explain_speed.py,
-    # 500 reach ρ 0.88–0.92 to a converged map in ≤ 0.07× the eager time. Each map reports its
+    # 500 reach ρ 0.88–0.94 to a converged map in ≤ 0.09× the eager time. Each map reports its
     # split-half agreement; "auto" adds masks until it reaches 0.9 (rise.py).
     masks: int | str = 500
     grid: int = 7  # cells per side of each random grid

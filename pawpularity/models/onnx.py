@@ -1,8 +1,9 @@
 """ONNX export (the dynamo exporter) and ONNX Runtime sessions, for any module on batches.
 
 The dynamo exporter makes the `tf_` "same" pads static; ONNX Runtime then runs Lite0 at 224 px
-on 2 CPU cores about 3× faster than eager PyTorch (DESIGN.md, "Speed facts"). Exported graphs
-of models that are not saved anywhere are cached by a hash of their weights (`cached_export`).
+on 2 CPU cores at 1.8× the throughput of eager PyTorch at its best (`bench/inference_speed.py`;
+DESIGN.md, "Speed facts"). Exported graphs of models that are not saved anywhere are cached by a
+hash of their weights (`cached_export`).
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ def pet_box(
     h, w = small.shape[:2]
     sy, sx = h / saliency.shape[0], w / saliency.shape[1]
     x0, y0, x1, y1 = found
-    x0, y0, x1, y1 = int(x0 * sx), int(y0 * sy), max(1, round(x1 * sx)), max(1, round(y1 * sy))
+    x0, y0 = min(int(x0 * sx), w - 1), min(int(y0 * sy), h - 1)
+    x1, y1 = max(x0 + 1, round(x1 * sx)), max(y0 + 1, round(y1 * sy))  # at least one pixel
     label = np.full((h, w), cv2.GC_BGD, np.uint8)
     label[y0:y1, x0:x1] = cv2.GC_PR_FGD
     if not (label == cv2.GC_BGD).any():  # the box is the whole photo: its edges may be background

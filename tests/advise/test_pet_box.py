@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from pawpularity.advise.crops import crop_boxes
-from pawpularity.advise.pet import find_pet
+from pawpularity.advise.pet import find_pet, pet_box
 from pawpularity.data.demo import PHOTOS_DIR
 from pawpularity.data.images import Box, load_image
 from pawpularity.explain.explainer import Explainer, imagenet_explainer
@@ -70,3 +70,21 @@ def test_a_small_pet_leaves_room_to_crop(pet: Explainer) -> None:
     assert not cut, "\n".join(cut)
     # the pasted photo is a quarter of the canvas; the map's own box takes about two thirds
     assert np.median(areas) < 0.5, f"the box takes {np.median(areas):.0%} of the canvas"
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 1), (1, 300), (5000, 20), (7, 5), (640, 480)])
+def test_the_box_is_inside_the_photo_and_never_empty(size: tuple[int, int]) -> None:
+    """Any photo size and any map: one hot pixel (in a corner, or where it falls inside one of
+    a tiny photo's pixels), a whole map, noise."""
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+    pixels = []
+    for y, x in ((-1, -1), (150, 150)):
+        one = np.zeros((224, 224), np.float32)
+        one[y, x] = 1.0
+        pixels.append(one)
+    for saliency in (*pixels, np.ones((7, 7), np.float32), rng.random((224, 224), np.float32)):
+        box = pet_box(photo, saliency)
+        assert box is not None
+        assert 0 <= box[0] < box[2] <= size[0] and 0 <= box[1] < box[3] <= size[1], box
+    assert pet_box(photo, np.zeros((7, 7), np.float32)) is None  # nothing found

@@ -31,6 +31,7 @@ from pawpularity.data.photos import Item
 from pawpularity.data.schema import FLAGS
 from pawpularity.device import announce, resolve_device, runtime_for
 from pawpularity.errors import ConfigError
+from pawpularity.explain.config import ExplainConfig
 from pawpularity.explain.explainer import (
     IMAGENET_RUN,
     Explainer,
@@ -38,7 +39,7 @@ from pawpularity.explain.explainer import (
     run_explainer,
 )
 from pawpularity.explain.methods import create
-from pawpularity.explain.photos import ExplainConfig, explain_photos
+from pawpularity.explain.photos import explain_photos
 from pawpularity.runs.config import BATCH_SIZE
 from pawpularity.runs.intervals import INTERVAL, check_level
 from pawpularity.runs.predict import COLUMNS, Summary, predict, score_batches

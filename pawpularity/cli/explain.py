@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from pawpularity.cli.app import DEVICE_OPTION, RISE_MASKS_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.explain.config import ExplainConfig
 from pawpularity.explain.methods import METHODS, Rise, described
+
+DEFAULTS = ExplainConfig()
 
 METHODS_HELP = f"Comma-separated saliency methods ({described()})."
 
@@ -42,7 +45,7 @@ def explain_cmd(
             help="Also re-initialise the model step by step and "
             "report how much each map changes (Spearman ρ).",
         ),
-    ] = False,
+    ] = DEFAULTS.sanity,
     road: Annotated[
         bool,
         typer.Option(
@@ -51,7 +54,7 @@ def explain_cmd(
             "neighbours) of every map and of a random one; --no-road skips it (about 8 s "
             "per map at 224 px on 2 cores).",
         ),
-    ] = True,
+    ] = DEFAULTS.road,
     runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "auto",
     device: Annotated[str, DEVICE_OPTION] = "auto",
 ) -> None:
@@ -62,7 +65,6 @@ def explain_cmd(
     """
     from pawpularity.data.photos import collect
     from pawpularity.explain.methods import build, parse_methods, parse_rise_masks
-    from pawpularity.explain.photos import ExplainConfig
 
     chosen = build(parse_methods(methods), Rise(masks=parse_rise_masks(rise_masks)))
     config = ExplainConfig(methods=chosen, target=target, sanity=sanity, road=road)

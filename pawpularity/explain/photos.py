@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,11 @@ from tqdm import tqdm
 from pawpularity.data.images import load_image
 from pawpularity.errors import ConfigError
 from pawpularity.explain.base import IMAGENET_OFFSET, SCORE_COLUMN, Outputs, Target, target_value
+from pawpularity.explain.config import ExplainConfig
 from pawpularity.explain.draw import fitted, panel, save_overlay
 from pawpularity.explain.explainer import Explainer, resize_map
 from pawpularity.explain.faithfulness import blurred_map, deletion_insertion, random_map
-from pawpularity.explain.methods import METHODS, Method, build
+from pawpularity.explain.methods import Method
 from pawpularity.explain.road import ROAD_KEYS, road
 from pawpularity.explain.sanity import cascade, spearman
 from pawpularity.files import photo_error, save_npy, unique_name, write_json
@@ -44,17 +44,6 @@ REPORT = "report.md"
 MAP_SIDE = 2048  # a map's longer side at most: 16 MB of float32, whatever the photo's size
 EMPTY_MAP = "nothing in this photo raises the score"  # an empty map's caption (score target)
 AUC_KEYS = ("deletion_auc", "insertion_auc")
-
-
-@dataclass
-class ExplainConfig:
-    """What `explain` computes per photo (the model, its folds, seed and runtime are the
-    Explainer's)."""
-
-    methods: tuple[Method, ...] = field(default_factory=lambda: build(tuple(METHODS)))
-    target: str | None = None  # None: "score", or "imagenet" for the bare ImageNet backbone
-    sanity: bool = False
-    road: bool = True  # ROAD of every map and of the random one too (seconds per map)
 
 
 def explain_photos(

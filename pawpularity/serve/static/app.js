@@ -100,8 +100,12 @@ function showAdvice(result) {
   $("gain").textContent = result.best_edit
     ? `${result.best_edit.name}: ${result.score.toFixed(1)} → ${result.best_score.toFixed(1)}. ${confirmed(result)}`
     : "No edit raised the model's score by enough: keep the original photo.";
-  $("compare").src = result.urls.compare;
-  $("download").href = result.urls.best;
+  // nothing improved: no comparison and no download (it would only be a re-encoded copy)
+  for (const id of ["compare", "download"]) $(id).hidden = !result.best_edit;
+  if (result.best_edit) {
+    $("compare").src = result.urls.compare;
+    $("download").href = result.urls.best;
+  }
   $("advice").hidden = false;
 }
 

@@ -60,7 +60,7 @@ def pet_box(
         label[[0, -1], :] = label[:, [0, -1]] = cv2.GC_PR_BGD
     upsampled = cv2.resize(saliency.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     label[upsampled >= CORE * upsampled.max()] = cv2.GC_FGD
-    if (label != cv2.GC_FGD).all() or (label == cv2.GC_FGD).all():
+    if not np.isin(label, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():  # GrabCut needs background too
         return grow(_scaled((x0, y0, x1, y1), photo.size, (w, h)), photo.size, margin)
     models = np.zeros((1, 65)), np.zeros((1, 65))  # OpenCV's background and pet colour models
     cv2.grabCut(small, label, (0, 0, 0, 0), *models, ITERATIONS, cv2.GC_INIT_WITH_MASK)  # no rect

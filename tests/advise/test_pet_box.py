@@ -75,7 +75,8 @@ def test_a_small_pet_leaves_room_to_crop(pet: Explainer) -> None:
 @pytest.mark.parametrize("size", [(1, 1), (3, 1), (1, 300), (5000, 20), (7, 5), (640, 480)])
 def test_the_box_is_inside_the_photo_and_never_empty(size: tuple[int, int]) -> None:
     """Any photo size and any map: one hot pixel (in a corner, or where it falls inside one of
-    a tiny photo's pixels), a whole map, noise."""
+    a tiny photo's pixels), a whole map, a ring hot all along the edges (surely the pet
+    everywhere GrabCut could look for background), noise."""
     rng = np.random.default_rng(0)
     photo = Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
     pixels = []
@@ -83,7 +84,14 @@ def test_the_box_is_inside_the_photo_and_never_empty(size: tuple[int, int]) -> N
         one = np.zeros((224, 224), np.float32)
         one[y, x] = 1.0
         pixels.append(one)
-    for saliency in (*pixels, np.ones((7, 7), np.float32), rng.random((224, 224), np.float32)):
+    ring = np.ones((224, 224), np.float32)
+    ring[20:-20, 20:-20] = 0.3
+    for saliency in (
+        *pixels,
+        ring,
+        np.ones((7, 7), np.float32),
+        rng.random((224, 224), np.float32),
+    ):
         box = pet_box(photo, saliency)
         assert box is not None
         assert 0 <= box[0] < box[2] <= size[0] and 0 <= box[1] < box[3] <= size[1], box

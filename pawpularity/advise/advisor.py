@@ -1,6 +1,7 @@
-"""Advice for one photo: tips from the predicted flags, and the best of the edits the run's own
-engine scores. The pet's box comes from the bare ImageNet backbone, where the score's evidence
-sits from the run's explainer (the registry's locating method that runs on it)."""
+"""Advice for one photo: tips from the predicted flags and from measured sharpness and exposure
+(`quality.py`), and the best of the edits the run's own engine scores. The pet's box comes from
+the bare ImageNet backbone, where the score's evidence sits from the run's explainer (the
+registry's locating method that runs on it)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pawpularity.advise.crops import centre_of_mass
 from pawpularity.advise.edits import Edit, apply
 from pawpularity.advise.evidence import Effect
 from pawpularity.advise.pet import find_pet
+from pawpularity.advise.quality import measure
 from pawpularity.advise.search import Candidate, score_edits, search, top
 from pawpularity.advise.tips import flag_tips
 from pawpularity.data.dataset import prepare
@@ -149,6 +151,7 @@ class Advisor:
         tips = found.tips
         if pet_box is None:
             tips.append(_tip(NO_PET))
+        tips += [_tip(t) for t in measure(photo, pet_box).tips()]
         if best is not None and gain is not None:
             tips.append(
                 _tip(

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageEnhance, ImageFilter
 
 from pawpularity.advise.advisor import NO_PET, Advisor
 from pawpularity.advise.pet import PET_MIN
@@ -129,3 +129,15 @@ def test_no_pet_no_crop_and_a_tip_that_says_so(tiny_advisor: Advisor) -> None:
     assert advice.pet_box is None and advice.pet_probability < PET_MIN
     assert all(c.edit.crop is None for c in advice.edits)
     assert NO_PET in [t["tip"] for t in advice.tips]
+
+
+def test_measured_sharpness_and_exposure_give_tips(tiny_advisor: Advisor) -> None:
+    """A dark, blurred copy of a real photo gets both measured tips, the photo itself neither."""
+    photo = load_image(PETS / "dog_pug_16.jpg")
+    spoiled = ImageEnhance.Brightness(photo.filter(ImageFilter.GaussianBlur(4))).enhance(0.25)
+
+    def measured(image: Image.Image) -> str:
+        return " ".join(t["tip"] for t in tiny_advisor.advise(image).tips if t["flag"] is None)
+
+    assert "blurry" not in measured(photo) and "too dark" not in measured(photo)
+    assert "blurry" in measured(spoiled) and "too dark" in measured(spoiled)

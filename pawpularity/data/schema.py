@@ -26,6 +26,21 @@ FLAGS: tuple[str, ...] = (
     "Info",
     "Blur",
 )
+# What each flag says about a photo, in plain words (PetFinder's definitions): the page's chips.
+FLAG_WORDS: dict[str, str] = {
+    "Subject Focus": "the pet stands out from an uncluttered background",
+    "Eyes": "both eyes look at the camera",
+    "Face": "the face is clearly visible",
+    "Near": "the pet fills much of the frame",
+    "Action": "the pet is in the middle of an action",
+    "Accessory": "a toy, prop or sticker is in the photo",
+    "Group": "there is more than one pet",
+    "Collage": "the photo is a collage or digitally retouched",
+    "Human": "a person is in the photo",
+    "Occlusion": "something hides part of the pet",
+    "Info": "text or labels are on the photo",
+    "Blur": "the photo is blurry",
+}
 TRAIN_COLUMNS: tuple[str, ...] = (ID, *FLAGS, TARGET)
 TEST_COLUMNS: tuple[str, ...] = (ID, *FLAGS)
 SCORE_MIN, SCORE_MAX = 1, 100

@@ -34,6 +34,7 @@ from pawpularity.advise.photos import write_advice
 from pawpularity.api import FLAGS, Model
 from pawpularity.data.demo import PHOTOS_DIR
 from pawpularity.data.images import load_image
+from pawpularity.data.schema import FLAG_WORDS
 from pawpularity.errors import ConfigError, ImageError, PawpularityError
 from pawpularity.explain.draw import fitted, overlay, shrunk
 from pawpularity.explain.methods import described, parse_methods
@@ -48,6 +49,7 @@ FORM_OVERHEAD = 64 * 1024  # multipart headers and boundaries around it
 DISPLAY_SIDE = 512  # pixels of the photo and maps sent back by /api/explain
 MAX_RESULTS = 50  # advice folders kept under /results/, oldest removed first
 HEAVY_QUEUE = 4  # explain and advise requests waiting or running at most (more: 503)
+LIKELY = 0.5  # a flag this probable is shown on the page as seen in the photo
 METHODS = "gradcam,vanilla,rise"  # SmoothGrad's batch of noisy copies needs ~2 GB more
 STATIC = Path(__file__).parent / "static"
 # Photos of different sizes: memory reaches its working size within a few requests.
@@ -240,14 +242,20 @@ def data_url(image: Image.Image) -> str:
 
 
 def _scored(model: Model, photo: Image.Image) -> dict[str, Any]:
-    """The photo's score with its interval (at level `interval`) and percentile, and the flag
-    probabilities, rounded for the page."""
+    """The photo's score with its interval (at level `interval`) and percentile, the flag
+    probabilities, rounded for the page, and the likely flags (`seen`) in plain words."""
     row = model.score(photo).iloc[0]
+    flags = {f: round(float(row[f]), 4) for f in FLAGS}
     return {
         "score": round(float(row["score"]), 3),
         **{k: round(float(row[k]), 3) for k in INTERVAL_COLUMNS},
         "interval": model.interval,
-        "flags": {f: round(float(row[f]), 4) for f in FLAGS},
+        "flags": flags,
+        "seen": [
+            {"flag": f, "words": FLAG_WORDS[f], "probability": p}
+            for f, p in flags.items()
+            if p >= LIKELY
+        ],
     }
 
 

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from pawpularity.data.schema import FLAGS
+from pawpularity.data.schema import FLAG_WORDS, FLAGS
 from pawpularity.runs.config import DEMO_WARNING
 from pawpularity.serve import app as serve_app
-from pawpularity.serve.app import MAX_UPLOAD
+from pawpularity.serve.app import LIKELY, MAX_UPLOAD
 from tests.conftest import PETS
 from tests.serve.conftest import png_bomb
 
@@ -48,6 +48,10 @@ def test_score(client: TestClient) -> None:
     answer = client.post("/api/score", files=upload()).json()
     assert math.isfinite(answer["score"])
     assert set(answer["flags"]) == set(FLAGS)
+    likely = {f for f, p in answer["flags"].items() if p >= LIKELY}
+    assert likely, "the tiny model sees no flag: the plain words go untested"
+    assert {s["flag"] for s in answer["seen"]} == likely
+    assert all(s["words"] == FLAG_WORDS[s["flag"]] for s in answer["seen"])
     assert answer["score_low"] < answer["score"] < answer["score_high"]
     assert answer["interval"] == 0.8 and 0 <= answer["percentile"] <= 100
 

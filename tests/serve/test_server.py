@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from pawpularity.data.schema import FLAG_WORDS
 from pawpularity.serve.app import MAX_UPLOAD
 from tests.conftest import PETS
 
@@ -34,6 +35,8 @@ def test_a_volunteer_uploads_a_photo_on_a_phone(browser: Browser, server: str) -
         assert (found := re.match(span, words)), words
         assert int(found[1]) <= float(score) <= int(found[2])
         assert re.search(r"higher than \d+% of the photos the model learned from", words), words
+        chips = page.locator("#flags li").all_text_contents()  # plain words, not "Human 74%"
+        assert chips and set(chips) <= set(FLAG_WORDS.values()), chips
         page.wait_for_selector("#why:not([hidden])", timeout=60_000)
         captions = page.locator("#maps figcaption").all_text_contents()
         assert captions[0] == "photo" and len(captions) == 4  # the photo and three maps

@@ -46,11 +46,12 @@ function showScore(result) {
     "the model learned from.";
   const flags = $("flags");
   flags.replaceChildren();
-  for (const [name, p] of Object.entries(result.flags)) {
-    const item = element("li", `${name} ${Math.round(100 * p)}%`, p >= 0.5 ? "yes" : "");
-    item.title = `probability that the photo shows: ${name}`;
+  for (const seen of result.seen) {
+    const item = element("li", seen.words, "yes");
+    item.title = `${seen.flag}: the model is ${Math.round(100 * seen.probability)}% sure`;
     flags.append(item);
   }
+  if (!result.seen.length) flags.append(element("li", "nothing the model would flag"));
   $("result").hidden = false;
 }
 

@@ -2,7 +2,7 @@
 tip citing the number when it falls outside what good pet photos show. They are the model-free
 part of the photo checks that issue 17's `pawpularity check` builds on.
 
-Thresholds were set on the 49 shipped photos (Oxford-IIIT Pet) and degraded copies of them
+Thresholds were set on the 50 shipped photos (Oxford-IIIT Pet) and degraded copies of them
 (`tests/advise/test_quality.py` holds them to it): the originals' sharpness is 30 or more, a
 Gaussian blur of 1/300 of the longer side leaves at most 20 (of 1/150, at most 4); their mean
 brightness is 0.27 or more, darkened to a quarter at most 0.16; at most 0.10 of their pixels are
@@ -25,14 +25,13 @@ SIDE = 512  # sharpness is measured with the longer side at this size: at viewin
 SHARPNESS_MIN = 25.0  # variance of the Laplacian below this: blurry
 DARK = 0.2  # mean luminance (0–1) below this: too dark
 HIGHLIGHTS_MAX = 0.11  # share of blown-out pixels above this: over-exposed
-CLIP = 0.02  # luminance within this of black or of white counts as clipped
+CLIP = 0.02  # luminance within this of white counts as blown out
 
 
 @dataclass(frozen=True)
 class Quality:
     sharpness: float  # variance of the Laplacian of the (pet's part of the) photo at SIDE
     brightness: float  # mean luminance, 0–1
-    clipped: float  # share of pixels near black or near white
     highlights: float  # share of pixels near white
 
     @property
@@ -76,10 +75,4 @@ def measure(photo: Image.Image, box: Box | None = None) -> Quality:
     gray = np.asarray(region.convert("L").resize(size, Image.Resampling.BILINEAR))
     sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
     level = luminance(photo) / 255
-    highlights = float((level >= 1 - CLIP).mean())
-    return Quality(
-        sharpness=sharpness,
-        brightness=float(level.mean()),
-        clipped=highlights + float((level <= CLIP).mean()),
-        highlights=highlights,
-    )
+    return Quality(sharpness, float(level.mean()), float((level >= 1 - CLIP).mean()))

@@ -14,7 +14,16 @@ from pawpularity.runs.config import INTERVAL
 
 @app.command("serve")
 def serve_cmd(
-    run: Annotated[Path, typer.Argument(help="A training run folder.")],
+    run: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A training run folder or a packed model file (NAME.paw). Without one: the "
+            "ImageNet backbone alone, which checks photos (a pet in it, sharp, well lit) but "
+            "scores none.",
+            metavar="RUN",
+            show_default=False,
+        ),
+    ] = None,
     host: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0: every network interface).")
     ] = "127.0.0.1",
@@ -40,10 +49,12 @@ def serve_cmd(
         ),
     ] = None,
 ) -> None:
-    """The web page (/) and REST API (/api/score, /api/explain, /api/advise; docs at /docs)."""
+    """The web page (/) and REST API (/api/check, /api/score, /api/explain, /api/advise,
+    /api/rank; docs at /docs). Scores, maps, advice and ranking need a trained RUN."""
     from pawpularity.advise.evidence import read_effects
     from pawpularity.device import resolve_device
     from pawpularity.errors import ConfigError
+    from pawpularity.explain.explainer import IMAGENET_RUN
     from pawpularity.runtime import untune_malloc
     from pawpularity.serve.app import create_app
     from pawpularity.serve.guards import bind, server
@@ -54,7 +65,12 @@ def serve_cmd(
     sock = bind(host, port)  # a port in use fails now, not after the warm-up
     untune_malloc()  # a server's memory must stay flat across requests of every size
     effects = None if evidence is None else read_effects(evidence)
-    model = load_model(run, runtime=runtime, device=device, interval=interval)
+    model = load_model(run or IMAGENET_RUN, runtime=runtime, device=device, interval=interval)
+    if run is None:
+        typer.echo(
+            "no RUN: photo checks only (the ImageNet backbone); scores need a trained run",
+            err=True,
+        )
     typer.echo("warming up (shipped photos through every model call) ...", err=True)
     with tempfile.TemporaryDirectory(prefix="pawpularity-results-") as temporary:
         folder = results or Path(temporary)

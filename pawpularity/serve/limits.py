@@ -4,9 +4,12 @@ A declared Content-Length over the limit is refused at once: before the body is 
 client waits for "100 Continue" (curl does for big uploads), else after the body has been read
 and thrown away, so that a client that sends everything first still gets to read the answer. A
 body without a declared length is counted as it arrives and refused when it passes the limit.
+A path may have a limit of its own (several photos in one request).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -16,28 +19,29 @@ DRAIN_MAX = 256 * 1024 * 1024  # bytes of an oversized body read and discarded a
 
 
 class UploadTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            413, f"the upload is larger than {limit / 2**20:.0f} MB: send a smaller photo"
-        )
+    def __init__(self, limit: int, what: str = "a smaller photo") -> None:
+        super().__init__(413, f"the upload is larger than {limit / 2**20:.0f} MB: send {what}")
 
 
 class UploadLimit:
-    """ASGI middleware: request bodies of at most `limit` bytes."""
+    """ASGI middleware: request bodies of at most `limit` bytes, or `paths[path]` bytes on the
+    paths it names."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, paths: Mapping[str, int] | None = None) -> None:
+        self.app, self.default, self.paths = app, limit, dict(paths or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.paths.get(scope["path"], self.default)
+        what = "a smaller photo" if limit == self.default else "fewer or smaller photos"
         headers = {k.lower(): v for k, v in scope["headers"]}
         declared = headers.get(b"content-length", b"").strip()
-        if declared.isdigit() and int(declared) > self.limit:
+        if declared.isdigit() and int(declared) > limit:
             if headers.get(b"expect", b"").lower() != b"100-continue":
                 await _drain(receive)
-            error = UploadTooLarge(self.limit)
+            error = UploadTooLarge(limit, what)
             await JSONResponse({"detail": error.detail}, 413)(scope, receive, send)
             return
         received = 0
@@ -48,9 +52,9 @@ class UploadLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     unread = message.get("more_body", False)
-                    raise UploadTooLarge(self.limit)
+                    raise UploadTooLarge(limit, what)
             return message
 
         async def answer(message: Message) -> None:

@@ -1,10 +1,13 @@
 """The web app: a page for shelter volunteers and a REST API over the library calls the CLI makes.
 
-GET /health (status, version, the device models run on); POST /api/score, /api/explain,
-/api/advise with the photo in the multipart field `file`; GET / (the page), /static/* (its
-files), /results/<id>/* (advice files), /docs and /redoc (served from the package: no CDN).
-Errors are JSON `{"detail": ...}`: 413 upload over MAX_UPLOAD, 415 not a usable image (broken,
-unknown format, decompression bomb), 422 bad parameters, 500 anything unexpected.
+GET /health (status, version, the device models run on, which model: "imagenet" is the bare
+backbone, which checks photos but scores none); POST /api/check, /api/score, /api/explain,
+/api/advise with the photo in the multipart field `file`, /api/rank with up to MAX_PHOTOS of one
+animal in several `file` fields; GET / (the page), /static/* (its files), /favicon.ico,
+/results/<id>/* (advice files, a ranking's improved.zip), /docs and /redoc (served from the
+package: no CDN). Errors are JSON `{"detail": ...}`: 413 upload over MAX_UPLOAD (or more than
+MAX_PHOTOS photos), 415 not a usable image (broken, unknown format, decompression bomb), 422 bad
+parameters (and score, explain, advise or rank without a trained run), 500 anything unexpected.
 """
 
 from __future__ import annotations
@@ -30,14 +33,15 @@ from PIL import Image
 
 from pawpularity.advise import MARGIN
 from pawpularity.advise.evidence import Effect
-from pawpularity.advise.photos import write_advice
-from pawpularity.api import FLAGS, Model
+from pawpularity.advise.photos import JPEG_QUALITY, write_advice
+from pawpularity.api import FLAGS, IMAGENET_RUN, Model
 from pawpularity.data.demo import PHOTOS_DIR
 from pawpularity.data.images import load_image
 from pawpularity.data.schema import FLAG_WORDS
 from pawpularity.errors import ConfigError, ImageError, PawpularityError
 from pawpularity.explain.draw import fitted, overlay, shrunk
 from pawpularity.explain.methods import described, parse_methods
+from pawpularity.files import atomic
 from pawpularity.progress import note
 from pawpularity.runs.intervals import COLUMNS as INTERVAL_COLUMNS
 from pawpularity.serve.guards import BodyTimeout, SameOrigin
@@ -45,12 +49,15 @@ from pawpularity.serve.limits import UploadLimit, UploadTooLarge
 from pawpularity.version import __version__
 
 MAX_UPLOAD = 20 * 2**20  # bytes of a photo
-FORM_OVERHEAD = 64 * 1024  # multipart headers and boundaries around it
-DISPLAY_SIDE = 512  # pixels of the photo and maps sent back by /api/explain
+MAX_PHOTOS = 12  # photos of one animal in one /api/rank request
+FORM_OVERHEAD = 64 * 1024  # multipart headers and boundaries around a photo
+DISPLAY_SIDE = 512  # pixels of the photos and maps the page shows
+RANK_SIDE = 2560  # pixels a side of a ranked photo at most: 12 stay within ~240 MB of RGB
 MAX_RESULTS = 50  # advice folders kept under /results/, oldest removed first
 HEAVY_QUEUE = 4  # explain and advise requests waiting or running at most (more: 503)
 LIKELY = 0.5  # a flag this probable is shown on the page as seen in the photo
 METHODS = "gradcam,vanilla,rise"  # SmoothGrad's batch of noisy copies needs ~2 GB more
+ZIP = "improved.zip"  # a ranking's improved photos, under /results/<id>/
 STATIC = Path(__file__).parent / "static"
 # Photos of different sizes: memory reaches its working size within a few requests.
 WARM_UP_PHOTOS = ("dog_beagle_10.jpg", "cat_Egyptian_Mau_10.jpg", "cat_Abyssinian_13.jpg")
@@ -121,7 +128,8 @@ def create_app(
         description="Score a pet's adoption photo, see why, and get concrete fixes.",
     )
     app.add_middleware(BodyTimeout)
-    app.add_middleware(UploadLimit, limit=MAX_UPLOAD + FORM_OVERHEAD)
+    per_photo = MAX_UPLOAD + FORM_OVERHEAD
+    app.add_middleware(UploadLimit, limit=per_photo, paths={"/api/rank": MAX_PHOTOS * per_photo})
     app.add_middleware(SameOrigin, allow=allow_origins)
     light, heavy = ModelThread("score"), ModelThread("maps", queue=HEAVY_QUEUE)
     app.state.heavy = heavy  # its queue, for tests and monitoring
@@ -141,6 +149,10 @@ def create_app(
             "version": __version__,
             "device": str(model.device),
             "warning": model.warning,  # the page shows it first: a demo model's scores mean nothing
+            "model": model.kind,  # "imagenet": photo checks only, no score (the page says so)
+            "run": None if model.run is None else model.run.path.name,
+            "max_photos": MAX_PHOTOS,
+            "max_upload": MAX_UPLOAD,
         }
 
     @app.post("/api/score")
@@ -199,8 +211,17 @@ def create_app(
             advice = model.advise(photo, effects, margin)
             folder = store.new()
             write_advice(advice, photo, folder)
+            # the page's before and after: photos at display size, captioned by the page
+            write_jpeg(shrunk(photo, DISPLAY_SIDE), folder / "before.jpg")
+            write_jpeg(shrunk(advice.best, DISPLAY_SIDE), folder / "after.jpg")
             url = f"/results/{folder.name}"
-            files = {"best": "best.jpg", "compare": "compare.png", "advice": "advice.json"}
+            files = {
+                "best": "best.jpg",
+                "compare": "compare.png",
+                "advice": "advice.json",
+                "before": "before.jpg",
+                "after": "after.jpg",
+            }
             return {**advice.to_dict(), "urls": {k: f"{url}/{v}" for k, v in files.items()}}
 
         return await heavy.run(work)
@@ -208,6 +229,10 @@ def create_app(
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:  # browsers ask for it whatever the page links
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/results", StaticFiles(directory=results), name="results")
@@ -270,11 +295,19 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
+def write_jpeg(image: Image.Image, path: Path) -> None:
+    with atomic(path) as tmp:
+        image.save(tmp, format="JPEG", quality=JPEG_QUALITY)
+
+
 def warm_up(model: Model) -> None:
-    """Shipped photos through every model call the page makes."""
+    """Shipped photos through every model call the page makes (the bare backbone: the check)."""
+    scores = model.kind != IMAGENET_RUN
+    calls = f"{METHODS}, advice and the check" if scores else "the photo check"
     for i, name in enumerate(WARM_UP_PHOTOS, 1):
-        note(f"warming up: photo {i} of {len(WARM_UP_PHOTOS)} through {METHODS} and advice ...")
+        note(f"warming up: photo {i} of {len(WARM_UP_PHOTOS)} through {calls} ...")
         photo = load_image(PHOTOS_DIR / name)
-        for method in parse_methods(METHODS):
-            model.explain(photo, method, size=fitted(photo.size, DISPLAY_SIDE))
-        model.advise(photo)
+        if scores:
+            for method in parse_methods(METHODS):
+                model.explain(photo, method, size=fitted(photo.size, DISPLAY_SIDE))
+            model.advise(photo)

@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from pawpularity.data.schema import FLAG_WORDS, FLAGS
+from pawpularity.explain.draw import fitted
 from pawpularity.runs.config import DEMO_WARNING
 from pawpularity.serve import app as serve_app
-from pawpularity.serve.app import LIKELY, MAX_UPLOAD
+from pawpularity.serve.app import DISPLAY_SIDE, LIKELY, MAX_PHOTOS, MAX_UPLOAD
 from tests.conftest import PETS
 from tests.serve.conftest import png_bomb
 
@@ -36,12 +37,23 @@ def decoded(url: str) -> Image.Image:
 def test_health_page_and_docs(client: TestClient) -> None:
     health = client.get("/health").json()
     assert health["status"] == "ok" and health["warning"] == DEMO_WARNING  # the tiny demo run
+    assert health["model"] == "net" and health["run"]  # a run scores: the page shows scores
+    assert (health["max_photos"], health["max_upload"]) == (MAX_PHOTOS, MAX_UPLOAD)
     page = client.get("/")
     assert page.status_code == 200 and 'type="file"' in page.text
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/health", "/api/score", "/api/explain", "/api/advise"} <= set(paths)
+    endpoints = {"/api/score", "/api/explain", "/api/advise"}
+    assert {"/health", *endpoints} <= set(paths)
+
+
+def test_the_favicon_is_served_and_linked(client: TestClient) -> None:
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        icon = client.get(path)
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg")
+        assert icon.text.startswith("<svg")
+    assert 'rel="icon" href="/static/favicon.svg"' in client.get("/").text
 
 
 def test_score(client: TestClient) -> None:
@@ -80,6 +92,11 @@ def test_advise_serves_its_files(client: TestClient) -> None:
     assert Image.open(io.BytesIO(best.content)).size == tuple(answer["size"])
     assert client.get(answer["urls"]["compare"]).headers["content-type"] == "image/png"
     assert client.get(answer["urls"]["advice"]).json()["score"] == answer["score"]
+    # the page's before and after: the photo and the best edit at display size
+    before = Image.open(io.BytesIO(client.get(answer["urls"]["before"]).content))
+    after = Image.open(io.BytesIO(client.get(answer["urls"]["after"]).content))
+    assert before.size == fitted(Image.open(PHOTO).size, DISPLAY_SIDE)
+    assert after.size == fitted(tuple(answer["size"]), DISPLAY_SIDE)
 
 
 def _chunks(total: int, size: int = 1 << 20) -> Iterator[bytes]:

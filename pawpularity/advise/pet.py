@@ -8,6 +8,8 @@ keeps, grown by PET_MARGIN, is the pet box that every crop contains.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 from PIL import Image
@@ -25,13 +27,35 @@ SIDE = 256  # GrabCut runs on the photo shrunk to at most this many pixels on it
 ITERATIONS = 5
 
 
+@dataclass(frozen=True)
+class Pet:
+    """Where the pet is: its box in the photo's pixels (grown by PET_MARGIN), its pixel mask on
+    a copy of the photo shrunk to SIDE, the probability of a cat or dog and the locating map
+    (S×S, of the photo squeezed to S×S). `box` and `mask` are None when no pet is seen
+    (probability under PET_MIN, or nothing on the map)."""
+
+    box: Box | None
+    mask: np.ndarray | None
+    probability: float
+    saliency: np.ndarray
+
+
 def find_pet(pet: Explainer, photo: Image.Image) -> tuple[Box | None, float]:
     """The pet box in the photo's pixels (grown by PET_MARGIN) and the probability of a cat or
     dog; None when no pet is seen."""
+    found = locate_pet(pet, photo)
+    return found.box, found.probability
+
+
+def locate_pet(pet: Explainer, photo: Image.Image) -> Pet:
+    """The pet's box and mask in `photo`, from the ImageNet backbone `pet`."""
     x = pet.tensor(photo)
     probability = float(target_value(pet.outputs(x), PET_COLUMN)[0])
-    box = pet_box(photo, pet.map(locator(pet.supports), x, PET_COLUMN).numpy())
-    return (None if probability < PET_MIN else box), probability
+    saliency = pet.map(locator(pet.supports), x, PET_COLUMN).numpy()
+    mask = pet_mask(photo, saliency)
+    if probability < PET_MIN or mask is None:
+        return Pet(None, None, probability, saliency)
+    return Pet(box_of_mask(mask, photo.size), mask, probability, saliency)
 
 
 def pet_box(
@@ -39,6 +63,22 @@ def pet_box(
 ) -> Box | None:
     """The pet box of a photo from its S×S locating map (of the photo squeezed to S×S); None
     for a map with nothing found."""
+    mask = pet_mask(photo, saliency, level)
+    return None if mask is None else box_of_mask(mask, photo.size, margin)
+
+
+def box_of_mask(mask: np.ndarray, size: tuple[int, int], margin: float = PET_MARGIN) -> Box:
+    """The box around a mask (of the photo shrunk), in the photo's pixels grown by `margin`."""
+    ys, xs = np.nonzero(mask)
+    kept = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    return grow(_scaled(kept, size, (mask.shape[1], mask.shape[0])), size, margin)
+
+
+def pet_mask(
+    photo: Image.Image, saliency: np.ndarray, level: float = MAP_LEVEL
+) -> np.ndarray | None:
+    """The pet's pixels on the photo shrunk to at most SIDE (GrabCut inside the map's box, the
+    map's core surely the pet); None for a map with nothing found."""
     found = box_of(saliency, level)
     if found is None:
         return None
@@ -61,12 +101,11 @@ def pet_box(
     upsampled = cv2.resize(saliency.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     label[upsampled >= CORE * upsampled.max()] = cv2.GC_FGD
     if not np.isin(label, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():  # GrabCut needs background too
-        return grow(_scaled((x0, y0, x1, y1), photo.size, (w, h)), photo.size, margin)
+        return label != cv2.GC_BGD
     models = np.zeros((1, 65)), np.zeros((1, 65))  # OpenCV's background and pet colour models
+    cv2.setRNGSeed(0)  # its colour models start from k-means: the same mask on every call
     cv2.grabCut(small, label, (0, 0, 0, 0), *models, ITERATIONS, cv2.GC_INIT_WITH_MASK)  # no rect
-    ys, xs = np.nonzero((label == cv2.GC_FGD) | (label == cv2.GC_PR_FGD))
-    kept = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-    return grow(_scaled(kept, photo.size, (w, h)), photo.size, margin)
+    return (label == cv2.GC_FGD) | (label == cv2.GC_PR_FGD)
 
 
 def _scaled(box: Box, size: tuple[int, int], small: tuple[int, int]) -> Box:

@@ -1,4 +1,5 @@
-"""Advise photos and write the results: per photo advice.json, best.jpg and compare.png.
+"""Advise photos and write the results: per photo advice.json, best.jpg and compare.png (the
+bare ImageNet backbone, which scores nothing: check.json, the photo checks).
 
 DIR/<photo stem>/ per photo, or DIR/ itself for a single photo; DIR/summary.json lists every
 photo with its scores, or its error (a broken photo does not stop the others).
@@ -6,7 +7,7 @@ photo with its scores, or its error (a broken photo does not stop the others).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,15 @@ from tqdm import tqdm
 
 from pawpularity.advise import MARGIN
 from pawpularity.advise.advisor import Advice, Advisor
+from pawpularity.advise.check import check_photo
 from pawpularity.advise.evidence import Effect
 from pawpularity.data.images import load_image
 from pawpularity.explain.draw import FONT, PAD, TITLE_PX, label, shrunk, write_png
+from pawpularity.explain.explainer import Explainer
 from pawpularity.files import atomic, photo_error, unique_name, write_json
 
 SUMMARY = "summary.json"
+CHECK = "check.json"  # the bare backbone's advice: the photo checks
 COMPARE_HEIGHT = 480  # pixels of each photo in compare.png
 JPEG_QUALITY = 95
 JPEG_MAX_SIDE = 65_500
@@ -68,12 +72,31 @@ def advise_photos(
     margin: float = MARGIN,
 ) -> dict[str, Any]:
     """Advise every photo; returns (and writes as DIR/summary.json) the scores per photo."""
+    return _each(
+        paths, out, lambda path, folder: _advise_one(advisor, path, folder, effects, margin)
+    )
+
+
+def check_photo_folders(pet: Explainer, paths: Sequence[Path], out: Path) -> dict[str, Any]:
+    """The advice of the bare ImageNet backbone: every photo's checks as DIR/<photo>/check.json,
+    and DIR/summary.json."""
+    return _each(paths, out, lambda path, folder: _check_one(pet, path, folder))
+
+
+def _each(
+    paths: Sequence[Path], out: Path, one: Callable[[Path, Path], dict[str, Any]]
+) -> dict[str, Any]:
+    """`one(path, folder)` for every photo, its folder DIR/<photo stem>/ (DIR/ for one photo),
+    and DIR/summary.json of what each returned."""
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
     used = {SUMMARY}
     for path in tqdm(paths, desc="advising", unit="photo", leave=False):
         folder = out if len(paths) == 1 else out / unique_name(Path(path).stem, used)
-        results[str(path)] = _advise_one(advisor, Path(path), folder, effects, margin)
+        try:
+            results[str(path)] = one(Path(path), folder)
+        except Exception as e:  # this photo's failure, whatever it is: the others go on
+            results[str(path)] = {"error": photo_error(e)}
     advised = sum("error" not in r for r in results.values())
     summary = {"advised": advised, "failed": len(results) - advised, "photos": results}
     write_json(out / SUMMARY, summary)
@@ -83,13 +106,10 @@ def advise_photos(
 def _advise_one(
     advisor: Advisor, path: Path, folder: Path, effects: dict[str, Effect] | None, margin: float
 ) -> dict[str, Any]:
-    """The photo's scores and where its files are, or its error."""
-    try:
-        photo = load_image(path)
-        advice = advisor.advise(photo, effects, margin)
-        write_advice(advice, photo, folder)
-    except Exception as e:  # this photo's failure, whatever it is: the others go on
-        return {"error": photo_error(e)}
+    """The photo's scores and where its files are."""
+    photo = load_image(path)
+    advice = advisor.advise(photo, effects, margin)
+    write_advice(advice, photo, folder)
     return {
         "out": str(folder),
         "score": round(advice.score, 3),
@@ -97,3 +117,11 @@ def _advise_one(
         "best_score": round(advice.best_score, 3),
         "best_edit": None if advice.best_edit is None else advice.best_edit.name,
     }
+
+
+def _check_one(pet: Explainer, path: Path, folder: Path) -> dict[str, Any]:
+    """The photo's checks, also in its check.json."""
+    checked = check_photo(pet, load_image(path)).to_dict()
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / CHECK, checked)
+    return {"out": str(folder), **checked}

@@ -16,6 +16,7 @@ from pawpularity.cli import (  # noqa: F401 (registers the commands)
     analyze,
     blend,
     cache,
+    check,
     data,
     demo,
     embed,

@@ -14,7 +14,13 @@ from pawpularity.runs.config import INTERVAL
 
 @app.command("advise")
 def advise_cmd(
-    run: Annotated[Path, typer.Argument(help="A training run folder.")],
+    run: Annotated[
+        Path,
+        typer.Argument(
+            help="A training run folder, or imagenet: the bare backbone's photo checks alone "
+            "(check.json per photo: no score, no edit)."
+        ),
+    ],
     paths: Annotated[list[str], typer.Argument(help="Photos, folders (recursive) or globs.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the advice to.")],
     evidence: Annotated[
@@ -46,6 +52,9 @@ def advise_cmd(
     for path, result in summary["photos"].items():
         if "error" in result:
             typer.echo(f"{path}: {result['error']}", err=True)
+        elif "score" not in result:  # the bare backbone: the photo checks
+            tips = result["tips"] or ["every photo check passes"]
+            typer.echo(f"{path}: " + "; ".join(tips))
         else:
             edit = result["best_edit"] or "no edit beat the photo"
             span = f"{result['score_low']:.0f}-{result['score_high']:.0f}"

@@ -135,29 +135,33 @@ def write_predictions(
     resume: bool = False,
     overwrite: bool = False,
     inputs: Sequence[Path] = (),
+    columns: Sequence[str] = COLUMNS,
+    what: str = "scoring",
 ) -> Summary:
     """The predictions CSV of `items`, its rows from `rows(todo)` batch by batch (in the order of
-    `todo`), appended and flushed as they come.
+    `todo`), appended and flushed as they come. `columns`: its header, the last one the error
+    ("" where the photo was read); `what`: the progress bar's word.
 
     resume: keep the rows already in `out` (a half-written last line is dropped) and ask only
     for the items not listed there, however their paths are spelled. An `out` that exists is
     replaced only with `overwrite`; one that is an input (a photo, the CSV) never.
     """
     _check_out(out, items, resume, overwrite, inputs)
-    previous = _rows_done(out) if resume and out.is_file() and out.stat().st_size else None
+    resumed = resume and out.is_file() and out.stat().st_size
+    previous = _rows_done(out, columns) if resumed else None
     done = {_same(row[0]) for row in previous or []}
     todo = [it for it in items if _same(it.path) not in done]
-    scored = sum(1 for row in previous or [] if row[1])
+    scored = sum(1 for row in previous or [] if not row[-1])
     failed = len(previous or []) - scored
-    bar = tqdm(total=len(items), initial=len(items) - len(todo), unit="img", desc="scoring")
+    bar = tqdm(total=len(items), initial=len(items) - len(todo), unit="img", desc=what)
     with out.open("a" if previous is not None else "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         if previous is None:
-            writer.writerow(COLUMNS)
+            writer.writerow(columns)
         for batch in rows(todo) if todo else []:
             writer.writerows(batch)
             f.flush()
-            ok = sum(1 for row in batch if row[1])
+            ok = sum(1 for row in batch if not row[-1])
             scored, failed = scored + ok, failed + len(batch) - ok
             bar.update(len(batch))
     bar.close()
@@ -185,15 +189,15 @@ def _same(path: str | Path) -> str:
     return os.path.realpath(path)
 
 
-def _rows_done(out: Path) -> list[list[str]]:
-    """(path, score, ...) rows of an earlier predictions file, its torn last line cut off."""
+def _rows_done(out: Path, columns: Sequence[str]) -> list[list[str]]:
+    """(path, ...) rows of an earlier file of these columns, its torn last line cut off."""
     text = out.read_text()
     if not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
         out.write_text(text)
     rows = list(csv.reader(io.StringIO(text)))
-    if not rows or tuple(rows[0]) != COLUMNS:
-        raise DataError(f"{out}: not a predictions file of this version; --resume needs one")
+    if not rows or tuple(rows[0]) != tuple(columns):
+        raise DataError(f"{out}: not a file of this version's columns; --resume needs one")
     return rows[1:]
 
 

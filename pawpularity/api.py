@@ -24,8 +24,9 @@ from PIL import Image
 
 from pawpularity.advise import MARGIN
 from pawpularity.advise.advisor import Advice, Advisor
+from pawpularity.advise.check import PhotoCheck, check_photo, check_photos
 from pawpularity.advise.evidence import Effect, read_effects
-from pawpularity.advise.photos import advise_photos
+from pawpularity.advise.photos import advise_photos, check_photo_folders
 from pawpularity.data.images import load_image, upright_rgb
 from pawpularity.data.photos import Item
 from pawpularity.data.schema import FLAGS
@@ -274,13 +275,52 @@ class Model:
         return self.explainer.explain_notes(_image(photo), chosen, target or default, size)
 
     @cached_property
+    def pet_finder(self) -> Explainer:
+        """The bare ImageNet backbone (eager PyTorch) that finds the pet, for advice and checks."""
+        return imagenet_explainer("eager", self.seed, self.device)
+
+    def check(self, photo: PhotoLike) -> PhotoCheck:
+        """The photo checks that need no trained score (the bare backbone does them too).
+
+        Returns
+        -------
+        PhotoCheck
+            ``pet_probability`` (a cat or dog), ``pet_share`` (of the frame), the ``quality``
+            measured (sharpness in the pet's box, brightness, blown-out highlights), each
+            verdict (``ok_pet``, ``ok_size``, ``ok_frame``, ``ok_sharp``, ``ok_exposure``)
+            and ``tips()`` for those that fail; ``to_dict()`` is a row of checks.csv.
+
+        Examples
+        --------
+        >>> check = paw.load("imagenet").check(photo)
+        >>> check.ok_pet, sorted(check.to_dict())[:3]
+        (True, ['brightness', 'clipped', 'ok_exposure'])
+        """
+        return check_photo(self.pet_finder, _image(photo))
+
+    def check_photos(
+        self,
+        items: Sequence[Item],
+        out: Path,
+        resume: bool = False,
+        overwrite: bool = False,
+        inputs: Sequence[Path] = (),
+    ) -> Summary:
+        """Stream the checks of `items` to checks.csv `out` (``pawpularity check``)."""
+        return check_photos(self.pet_finder, items, Path(out), resume, overwrite, inputs)
+
+    @cached_property
     def advisor(self) -> Advisor:
         """The advisor behind `advise`: this run's engine and explainer, and the bare ImageNet
         backbone that finds the pet."""
         run = self._scoring_run()
-        pet = imagenet_explainer("eager", self.seed, self.device)
         return Advisor(
-            run.engine, self.explainer, pet, run.calibration, run.flag_auc, self.interval
+            run.engine,
+            self.explainer,
+            self.pet_finder,
+            run.calibration,
+            run.flag_auc,
+            self.interval,
         )
 
     def advise(
@@ -351,7 +391,10 @@ class Model:
         evidence: Path | str | dict[str, Effect] | None = None,
         margin: float = MARGIN,
     ) -> dict[str, Any]:
-        """advice.json, best.jpg and compare.png of every photo (``pawpularity advise``)."""
+        """advice.json, best.jpg and compare.png of every photo (``pawpularity advise``); the
+        bare ImageNet backbone, which scores nothing, writes each photo's check.json."""
+        if self.run is None:
+            return check_photo_folders(self.pet_finder, paths, Path(out))
         return advise_photos(self.advisor, paths, Path(out), _effects(evidence), margin)
 
     def _scoring_run(self) -> Run:

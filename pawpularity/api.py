@@ -27,6 +27,8 @@ from pawpularity.advise.advisor import Advice, Advisor
 from pawpularity.advise.check import PhotoCheck, check_photo, check_photos
 from pawpularity.advise.evidence import Effect, read_effects
 from pawpularity.advise.photos import advise_photos, check_photo_folders
+from pawpularity.advise.rank import AnimalRanking, rank_animal
+from pawpularity.advise.rank_photos import Animal, RankSummary, rank_photos
 from pawpularity.data.images import load_image, upright_rgb
 from pawpularity.data.photos import Item
 from pawpularity.data.schema import FLAGS
@@ -396,6 +398,52 @@ class Model:
         if self.run is None:
             return check_photo_folders(self.pet_finder, paths, Path(out))
         return advise_photos(self.advisor, paths, Path(out), _effects(evidence), margin)
+
+    def rank(
+        self,
+        photos: Sequence[tuple[str, Image.Image | str]],
+        effects: Path | str | dict[str, Effect] | None = None,
+        margin: float = MARGIN,
+    ) -> AnimalRanking:
+        """One animal's photos ranked best first, the cover (the photo to show first) picked.
+
+        Parameters
+        ----------
+        photos
+            (name, photo) pairs: a decoded image, or the photo's read error (it gets an error
+            row, ranked last).
+        effects, margin
+            As for `advise` (`effects`: the evidence).
+
+        Returns
+        -------
+        AnimalRanking
+            ``photos`` in rank order (each with ``improved``, the improved full-size photo when
+            an edit's confirmed gain held the margin) and ``to_dict()`` for JSON.
+
+        Examples
+        --------
+        >>> ranking = paw.load(run).rank([("a", load_image(photo)), ("b", "not an image")])
+        >>> [(p["rank"], p["cover"], p["error"]) for p in ranking.to_dict()["photos"]]
+        [(1, True, None), (None, False, 'not an image')]
+        """
+        pairs = [(n, p if isinstance(p, str) else _image(p)) for n, p in photos]
+        return rank_animal(self.advisor, "", pairs, _effects(effects), margin)
+
+    def rank_photos(
+        self,
+        groups: Sequence[Animal],
+        out: Path,
+        effects: Path | str | dict[str, Effect] | None = None,
+        margin: float = MARGIN,
+        audit: bool = False,
+        resume: bool = False,
+    ) -> RankSummary:
+        """Rank every animal's photos into `out` (``pawpularity rank``): ranking.csv, covers/
+        and index.html, one animal at a time."""
+        return rank_photos(
+            self.advisor, groups, Path(out), _effects(effects), margin, audit, resume
+        )
 
     def _scoring_run(self) -> Run:
         if self.run is None:

@@ -142,7 +142,7 @@ def rank_animal(
             leader = entry
         elif cover_only:
             entry.improved = None
-    return _order(animal, ranked, leader, advisor.calibration)
+    return settle(animal, ranked, advisor.calibration)
 
 
 def order_probability(calibration: Calibration, gap: float) -> float:
@@ -191,17 +191,15 @@ def _kind(tip: dict[str, Any]) -> str:
     return tip["flag"] or tip["tip"].split(" (")[0].split(":")[0]
 
 
-def _order(
-    animal: str, ranked: list[RankedPhoto], cover: RankedPhoto | None, calibration: Calibration
-) -> AnimalRanking:
-    """Ranks by score (a stable sort: ties keep their order), each neighbour's order probability,
-    the cover marked; error rows last."""
+def settle(animal: str, ranked: list[RankedPhoto], calibration: Calibration) -> AnimalRanking:
+    """The photos ranked by score (ties keep their order), each neighbour's order probability,
+    the cover (the highest lead) marked; error rows last."""
     scored = sorted((p for p in ranked if p.error is None), key=lambda p: -(p.score or 0.0))
     for k, p in enumerate(scored, 1):
         p.rank = k
     for above, below in pairwise(scored):
         chance = order_probability(calibration, (above.score or 0.0) - (below.score or 0.0))
         above.p_order, above.coin_toss = chance, chance < COIN_TOSS
-    if cover is not None:
-        cover.cover = True
+    if scored:
+        max(scored, key=_lead).cover = True  # the first of equal leads: the better ranked
     return AnimalRanking(animal, scored + [p for p in ranked if p.error is not None])

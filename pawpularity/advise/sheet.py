@@ -87,13 +87,18 @@ def _card(photo: RankedPhoto, thumb: str | None, improved: str | None) -> str:
         f"<div>score <b>{photo.score:.1f}</b> (likely {photo.score_low:.0f}–"
         f"{photo.score_high:.0f}; above {photo.percentile:.0f} % of training photos)</div>",
     ]
+    if photo.best_edit is not None:
+        gain = (photo.best_score or 0.0) - (photo.score or 0.0)
+        lines.append(
+            f"<div>improved ({e(photo.best_edit)}): {photo.best_score:.1f} ({gain:+.1f} "
+            "confirmed)</div>"
+        )
     if photo.cover:
-        lines.insert(0, '<div><span class="badge">cover</span></div>')
-        if photo.best_edit is not None and improved is not None:
-            lines.insert(1, f'<img src="{improved}" alt="improved {name}">')
-            lines.insert(2, f"<div>improved ({e(photo.best_edit)}): {photo.best_score:.1f}</div>")
-    elif photo.best_edit is not None:
-        lines.append(f"<div>improved ({e(photo.best_edit)}): {photo.best_score:.1f}</div>")
+        shown = improved if photo.best_edit is not None and improved else None
+        badge = "cover: the improved photo" if shown else "cover"
+        lines.insert(0, f'<div><span class="badge">{badge}</span></div>')
+        if shown:  # the improved photo is the cover: it is what the sheet shows
+            image = f'<img src="{shown}" alt="improved {name}">'
     if photo.coin_toss and photo.p_order is not None:
         lines.append(
             f'<div class="toss">a coin toss against #{(photo.rank or 0) + 1}: only '

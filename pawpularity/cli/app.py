@@ -58,17 +58,21 @@ def _root(
 def load_model(run: str | Path, **options: Any) -> Model:
     """`paw.load(run, **options)`, after a `warning:` line on stderr when the run trained on the
     planted-cue demo set (predict, explain, advise and serve all say it first, once a device
-    that cannot work has failed alone)."""
-    from pathlib import Path
-
+    that cannot work has failed alone). A packed model (NAME.paw, hf://USER/NAME) is unpacked
+    once, here."""
     import pawpularity as paw
     from pawpularity.device import resolve_device
+    from pawpularity.explain.explainer import IMAGENET_RUN
     from pawpularity.files import read_json
     from pawpularity.runs.config import CONFIG
+    from pawpularity.runs.pack import resolve_run
     from pawpularity.runs.run import warning_of
 
     resolve_device(options.get("device", "auto"))
-    config = Path(run) / CONFIG
+    if str(run) == IMAGENET_RUN:
+        return paw.load(run, **options)
+    run = resolve_run(run)
+    config = run / CONFIG
     if config.is_file() and (warning := warning_of(read_json(config))):
         typer.echo(f"warning: {warning}", err=True)
     return paw.load(run, **options)

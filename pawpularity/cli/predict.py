@@ -15,7 +15,10 @@ ENGINES = ("local", "ray")
 
 @app.command("predict")
 def predict_cmd(
-    run: Annotated[Path, typer.Argument(help="A training run folder.")],
+    run: Annotated[
+        Path,
+        typer.Argument(help="A training run folder, a packed model (NAME.paw) or hf://USER/NAME."),
+    ],
     paths: Annotated[
         list[str], typer.Argument(help="Photos, folders (recursive), globs, or a train/test CSV.")
     ],
@@ -59,7 +62,9 @@ def predict_cmd(
     from pawpularity.data.photos import collect
     from pawpularity.errors import ConfigError
     from pawpularity.runs.intervals import read_calibration
+    from pawpularity.runs.pack import resolve_run
 
+    folder = resolve_run(run)  # a .paw or hf://USER/NAME: its checked, unpacked folder
     if engine not in ENGINES:
         raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     items, inputs = collect(paths), [Path(p) for p in paths]
@@ -81,8 +86,8 @@ def predict_cmd(
             interval,
         )
     else:
-        model = load_model(run, runtime=runtime, device=device, interval=interval)
+        model = load_model(folder, runtime=runtime, device=device, interval=interval)
         summary = model.predict(items, out, batch_size, workers, resume, overwrite, inputs)
     typer.echo(f"{summary.scored} scored, {summary.failed} failed: {out}")
-    typer.echo(read_calibration(run).describe(interval))
+    typer.echo(read_calibration(folder).describe(interval))
     raise typer.Exit(summary.exit_code)

@@ -31,6 +31,7 @@ from pawpularity.runs.folds import FoldEngine, eager_engine
 from pawpularity.runs.graphs import ort_graphs
 from pawpularity.runs.heads import load_head_engine
 from pawpularity.runs.intervals import Calibration, read_calibration
+from pawpularity.runs.pack import resolve_run
 from pawpularity.runs.validate import check_config
 
 
@@ -94,16 +95,21 @@ def load_run(
 ) -> Run:
     """Load RUN/config.json and every fold it promises (or the runs a blend is made of).
 
+    path: a run folder, a packed model (NAME.paw, `pawpularity pack`) or hf://USER/NAME (see
+    `runs/pack.py`: both are checked and unpacked into a cache folder, which `Run.path` names).
+
     fold: score with that fold's model alone (network and head runs); None averages them all.
     device: where networks score (`--device`: "cpu", "cuda", "cuda:K" or "auto"); on CUDA in
     eager PyTorch, so there `runtime` "auto" means eager and "ort" is a ConfigError.
     """
-    path = Path(path)
+    path = resolve_run(path)
     where = resolve_device(device)
     runtime = runtime_for(where, runtime)
     check_runtime(runtime)
     if not path.is_dir():
-        raise RunError(f"{path}: no such run folder (make one with `pawpularity train`)")
+        raise RunError(
+            f"{path}: no such run folder or packed model (make one with `pawpularity train`)"
+        )
     config = read_config(path)
     kind = config.get("kind", "net")
     if fold is not None and kind == "blend":

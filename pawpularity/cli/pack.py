@@ -1,0 +1,65 @@
+"""`pawpularity pack`."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pawpularity.cli.app import app
+
+
+@app.command("pack")
+def pack_cmd(
+    run: Annotated[
+        Path, typer.Argument(help="A finished training run folder (network or --head).")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The file to write, NAME.paw (default with --push: NAME.paw)."),
+    ] = None,
+    export: Annotated[
+        bool,
+        typer.Option(
+            "--export",
+            help="Export the run's ONNX graphs first (`pawpularity export`) when it has none "
+            "fresh, so the packed model scores on ONNX Runtime.",
+        ),
+    ] = False,
+    push: Annotated[
+        str | None,
+        typer.Option(
+            "--push",
+            help="Also upload it to the Hugging Face Hub model repo USER/NAME (pip install "
+            "'pawpularity[hub]'; a token from `hf auth login` or HF_TOKEN); load it with "
+            "hf://USER/NAME.",
+        ),
+    ] = None,
+) -> None:
+    """Pack a trained run into one file that predict, serve, advise and pawpularity.load take
+    like a run folder: config, safetensors weights, fresh ONNX graphs, the out-of-fold residuals
+    behind the intervals, a model card (card.md) and a manifest of every member's sha256.
+    """
+    from pawpularity.errors import ConfigError
+    from pawpularity.runs.pack import SUFFIX, hub_push, hub_repo, import_hub, pack_run
+
+    if out is None and push is None:
+        raise ConfigError(f"give --out NAME{SUFFIX} (or --push USER/NAME)")
+    if push is not None:
+        hub_repo(push)
+        import_hub()  # a missing extra fails before the packing
+    if export:
+        from pawpularity.runs.export import export_run
+        from pawpularity.runs.run import load_run
+
+        if load_run(run, "auto").runtime != "ort":
+            export_run(run)
+    with tempfile.TemporaryDirectory() as tmp:
+        target = out or Path(tmp) / f"{push.split('/')[1] if push else 'model'}{SUFFIX}"
+        manifest = pack_run(run, target)
+        size = target.stat().st_size / 1e6
+        typer.echo(f"packed {len(manifest['members'])} files ({size:.1f} MB): {target}")
+        if push is not None:
+            typer.echo(f"pushed to {hub_push(target, push)} (load it with hf://{push})")

@@ -50,15 +50,17 @@ def pack_cmd(
     if push is not None:
         hub_repo(push)
         import_hub()  # a missing extra fails before the packing
-    if export:
-        from pawpularity.runs.export import export_run
-        from pawpularity.runs.run import load_run
+    from pawpularity.runs.run import load_run
 
-        if load_run(run, "auto").runtime != "ort":
-            export_run(run)
+    loaded = load_run(run, "auto")  # complete, and whether its graphs are fresh
+    if export and loaded.runtime != "ort":
+        from pawpularity.runs.export import export_run
+
+        export_run(loaded.path)
+        loaded = load_run(run, "auto")
     with tempfile.TemporaryDirectory() as tmp:
         target = out or Path(tmp) / f"{push.split('/')[1] if push else 'model'}{SUFFIX}"
-        manifest = pack_run(run, target)
+        manifest = pack_run(loaded, target)
         size = target.stat().st_size / 1e6
         typer.echo(f"packed {len(manifest['members'])} files ({size:.1f} MB): {target}")
         if push is not None:

@@ -1,4 +1,4 @@
-"""A trained run in one file: `pack_run(RUN, NAME.paw)`, and `resolve_run`, the way back.
+"""A trained run in one file: `pack_run(load_run(RUN), NAME.paw)`, and `resolve_run`, back.
 
 A .paw is a zip holding the run's files as they are in its folder (config.json, metrics.json,
 oof.csv for the intervals, every fold's safetensors weights or heads, fresh ONNX graphs), a model
@@ -22,13 +22,14 @@ import zipfile
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pawpularity.errors import ConfigError, RunError
 from pawpularity.files import atomic, plain_name, read_json, to_json
 from pawpularity.models.onnx import cache_dir
 from pawpularity.runs.config import INTERVAL, METRICS
 from pawpularity.runs.graphs import graph_files
+from pawpularity.runs.intervals import read_calibration
 from pawpularity.version import __version__
 
 SUFFIX = ".paw"
@@ -58,15 +59,26 @@ DATA = {  # config.json's trained_on → what the card says the run learned from
 }
 
 
-def pack_run(run: Path | str, out: Path | str) -> dict[str, Any]:
-    """Write the finished network or head run `run` to `out` (a .paw); returns the manifest."""
-    from pawpularity.runs.run import load_run
+class Packable(Protocol):
+    """What packing reads of a loaded run (`runs.run.Run`, from `load_run(RUN, "auto")`, which
+    checks that the run is complete and whether its ONNX graphs are fresh)."""
 
-    out = Path(out)
+    path: Path
+    config: dict[str, Any]
+    runtime: str  # "ort" when its graphs are fresh
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def warning(self) -> str: ...
+
+
+def pack_run(loaded: Packable, out: Path | str) -> dict[str, Any]:
+    """Write the finished network or head run `loaded` to `out` (a .paw); returns the manifest."""
+    out, path = Path(out), loaded.path
     if out.suffix != SUFFIX:
         raise ConfigError(f"--out {out}: a packed model's name ends in {SUFFIX}")
-    loaded = load_run(run, "auto")  # complete and valid, and whether its graphs are fresh
-    path = loaded.path
     if loaded.kind == "blend":
         raise ConfigError(f"{path} is a blend: pack each of the runs it blends instead")
     graphs = {g.relative_to(path).as_posix() for g in graph_files(path, loaded.config)}
@@ -77,7 +89,7 @@ def pack_run(run: Path | str, out: Path | str) -> dict[str, Any]:
         if f.is_file() and not f.is_symlink() and f.suffix in KEPT
     }
     files = {name: f for name, f in files.items() if name not in stale and "/." not in f"/{name}"}
-    card = model_card(path, loaded.config, loaded.runtime == "ort").encode("utf-8")
+    card = model_card(loaded).encode("utf-8")
     members = {name: _digest(f.read_bytes()) for name, f in files.items()}
     members[CARD] = _digest(card)
     manifest = {
@@ -96,11 +108,9 @@ def pack_run(run: Path | str, out: Path | str) -> dict[str, Any]:
     return manifest
 
 
-def model_card(path: Path, config: dict[str, Any], graphs: bool) -> str:
+def model_card(loaded: Packable) -> str:
     """card.md: what the run learned from, how well it did out of fold, how it is built."""
-    from pawpularity.runs.intervals import read_calibration
-    from pawpularity.runs.run import fold_count, warning_of
-
+    path, config = loaded.path, loaded.config
     metrics = read_json(path / METRICS)
     cv, base = metrics.get("cv_rmse"), metrics.get("baseline_rmse")
     against = f"{cv / base:.2f}× the baseline" if cv and base else "no baseline recorded"
@@ -119,7 +129,7 @@ def model_card(path: Path, config: dict[str, Any], graphs: bool) -> str:
     trained = max(f.stat().st_mtime for f in weights) if weights else path.stat().st_mtime
     half = read_calibration(path).half_width(INTERVAL)
     data, licence = DATA.get(str(config.get("trained_on")), ("unrecorded data", "unknown"))
-    warning = warning_of(config)
+    warning = loaded.warning
     lines = [
         f"# Pawpularity model: {path.resolve().name}",
         "",
@@ -127,11 +137,15 @@ def model_card(path: Path, config: dict[str, Any], graphs: bool) -> str:
         f"- Trained on: {data}; {config.get('rows', '?')} photos.",
         f"- Licence of the training data: {licence}.",
         f"- Cross-validated RMSE: {_number(cv)} against {_number(base)} for predicting the mean "
-        f"({against}), {fold_count(config)} folds.",
+        f"({against}), {metrics.get('folds', '?')} folds.",
         f"- Score intervals: {INTERVAL:.0%} of true scores within score ± {half:.1f} "
         "(split-conformal on the out-of-fold residuals in oof.csv).",
         f"- Backbone: {backbone}, {size} px; {kind} run"
-        + ("; ONNX graphs included." if graphs else "; no ONNX graphs (scores in PyTorch)."),
+        + (
+            "; ONNX graphs included."
+            if loaded.runtime == "ort"
+            else "; no ONNX graphs (scores in PyTorch)."
+        ),
         f"- Trained: {datetime.fromtimestamp(trained, UTC).date().isoformat()}; packed with "
         f"pawpularity {__version__} on {datetime.now(UTC).date().isoformat()}.",
         "",

@@ -24,6 +24,7 @@ from pawpularity.cli import pack as _registers_pack  # noqa: F401 (adds `pack` t
 from pawpularity.errors import ConfigError, RunError
 from pawpularity.runs import pack
 from pawpularity.runs.pack import CARD, MANIFEST, pack_run
+from pawpularity.runs.run import load_run
 from pawpularity.serve.app import create_app
 from tests.conftest import PETS
 
@@ -42,7 +43,7 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="module")
 def packed(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("paw") / "tiny.paw"
-    pack_run(tiny_run, out)
+    pack_run(load_run(tiny_run, "auto"), out)
     return out
 
 
@@ -131,7 +132,7 @@ def test_the_pack_holds_the_run_and_scores_as_its_folder(
 
 def test_a_head_run_packs(tiny_head_run: Path, tmp_path: Path) -> None:
     paw_file = tmp_path / "head.paw"
-    pack_run(tiny_head_run, paw_file)
+    pack_run(load_run(tiny_head_run, "auto"), paw_file)
     assert "fold0/head.safetensors" in members(paw_file)
     want = paw.load(tiny_head_run, runtime="eager", device="cpu").score(PHOTOS)
     got = paw.load(paw_file, runtime="eager", device="cpu").score(PHOTOS)

@@ -90,21 +90,19 @@ def pack_run(loaded: Packable, out: Path | str) -> dict[str, Any]:
     }
     files = {name: f for name, f in files.items() if name not in stale and "/." not in f"/{name}"}
     card = model_card(loaded).encode("utf-8")
-    members = {name: _digest(f.read_bytes()) for name, f in files.items()}
-    members[CARD] = _digest(card)
-    manifest = {
-        "format": FORMAT,
-        "name": path.resolve().name,
-        "pawpularity": __version__,
-        "packed": datetime.now(UTC).isoformat(timespec="seconds"),
-        "members": members,
-    }
+    members = {CARD: _digest(card)}
     with atomic(out) as tmp, zipfile.ZipFile(tmp, "w") as z:
-        z.writestr(MANIFEST, to_json(manifest), zipfile.ZIP_DEFLATED)
         z.writestr(CARD, card, zipfile.ZIP_DEFLATED)
-        for name, f in files.items():  # weights and graphs barely compress: stored as they are
-            small = f.suffix in (".json", ".csv")
-            z.write(f, name, zipfile.ZIP_DEFLATED if small else zipfile.ZIP_STORED)
+        for name, f in files.items():
+            members[name] = _write_member(z, f, name)
+        manifest = {
+            "format": FORMAT,
+            "name": path.resolve().name,
+            "pawpularity": __version__,
+            "packed": datetime.now(UTC).isoformat(timespec="seconds"),
+            "members": members,
+        }
+        z.writestr(MANIFEST, to_json(manifest), zipfile.ZIP_DEFLATED)
     return manifest
 
 
@@ -328,6 +326,20 @@ def _intact(folder: Path, members: dict[str, Any]) -> bool:
     if found != set(members):
         return False
     return all(_file_sha256(folder / n) == m["sha256"] for n, m in members.items())
+
+
+def _write_member(z: zipfile.ZipFile, file: Path, name: str) -> dict[str, Any]:
+    """`file` into the zip as `name`, hashed as it is written (one read, however large)."""
+    info = zipfile.ZipInfo.from_file(file, name)
+    small = file.suffix in (".json", ".csv")  # weights and graphs barely compress: stored
+    info.compress_type = zipfile.ZIP_DEFLATED if small else zipfile.ZIP_STORED
+    h, size = hashlib.sha256(), 0
+    with file.open("rb") as src, z.open(info, "w", force_zip64=info.file_size >= 1 << 31) as dst:
+        while chunk := src.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+            dst.write(chunk)
+    return {"sha256": h.hexdigest(), "size": size}
 
 
 def _digest(data: bytes) -> dict[str, Any]:

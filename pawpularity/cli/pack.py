@@ -18,7 +18,7 @@ def pack_cmd(
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="The file to write, NAME.paw (default with --push: NAME.paw)."),
+        typer.Option("--out", help="The file to write, NAME.paw (optional with --push)."),
     ] = None,
     export: Annotated[
         bool,
@@ -32,9 +32,9 @@ def pack_cmd(
         str | None,
         typer.Option(
             "--push",
-            help="Also upload it to the Hugging Face Hub model repo USER/NAME (pip install "
-            "'pawpularity[hub]'; a token from `hf auth login` or HF_TOKEN); load it with "
-            "hf://USER/NAME.",
+            help="Also upload it to the Hugging Face Hub model repo USER/NAME, as NAME.paw with "
+            "its card as README.md (pip install 'pawpularity\\[hub]'; a token from `hf auth "
+            "login` or HF_TOKEN); load it with hf://USER/NAME.",
         ),
     ] = None,
 ) -> None:
@@ -62,6 +62,7 @@ def pack_cmd(
         target = out or Path(tmp) / f"{push.split('/')[1] if push else 'model'}{SUFFIX}"
         manifest = pack_run(loaded, target)
         size = target.stat().st_size / 1e6
-        typer.echo(f"packed {len(manifest['members'])} files ({size:.1f} MB): {target}")
+        where = f": {target}" if out else ""
+        typer.echo(f"packed {len(manifest['members'])} files ({size:.1f} MB){where}")
         if push is not None:
             typer.echo(f"pushed to {hub_push(target, push)} (load it with hf://{push})")

@@ -89,7 +89,7 @@ def pack_run(loaded: Packable, out: Path | str) -> dict[str, Any]:
         if f.is_file() and not f.is_symlink() and f.suffix in KEPT
     }
     files = {name: f for name, f in files.items() if name not in stale and "/." not in f"/{name}"}
-    card = model_card(loaded).encode("utf-8")
+    card = model_card(loaded, out.name).encode("utf-8")
     members = {CARD: _digest(card)}
     with atomic(out) as tmp, zipfile.ZipFile(tmp, "w") as z:
         z.writestr(CARD, card, zipfile.ZIP_DEFLATED)
@@ -106,7 +106,7 @@ def pack_run(loaded: Packable, out: Path | str) -> dict[str, Any]:
     return manifest
 
 
-def model_card(loaded: Packable) -> str:
+def model_card(loaded: Packable, name: str = f"NAME{SUFFIX}") -> str:
     """card.md: what the run learned from, how well it did out of fold, how it is built."""
     path, config = loaded.path, loaded.config
     metrics = read_json(path / METRICS)
@@ -114,14 +114,13 @@ def model_card(loaded: Packable) -> str:
     against = f"{cv / base:.2f}× the baseline" if cv and base else "no baseline recorded"
     kind = config.get("kind", "net")
     if kind == "head":
-        source = next(iter(config["embeddings"].values()))
-        backbone = f"{source['backbone']} features + {config['head']['head']} head"
-        size = source["image_size"]
+        sources = list(config["embeddings"].values())
+        features = " and ".join(f"{e['backbone']} ({e['image_size']} px)" for e in sources)
+        backbone = f"{features} features + {config['head']['head']} head"
     else:
         model = config["model"]
-        backbone, size = (
-            f"{model['backbone']} fine-tuned ({model['loss']} loss)",
-            model["image_size"],
+        backbone = (
+            f"{model['backbone']} fine-tuned ({model['loss']} loss, {model['image_size']} px)"
         )
     weights = list(path.rglob("*.safetensors"))
     trained = max(f.stat().st_mtime for f in weights) if weights else path.stat().st_mtime
@@ -138,7 +137,7 @@ def model_card(loaded: Packable) -> str:
         f"({against}), {metrics.get('folds', '?')} folds.",
         f"- Score intervals: {INTERVAL:.0%} of true scores within score ± {half:.1f} "
         "(split-conformal on the out-of-fold residuals in oof.csv).",
-        f"- Backbone: {backbone}, {size} px; {kind} run"
+        f"- Backbone: {backbone}; {kind} run"
         + (
             "; ONNX graphs included."
             if loaded.runtime == "ort"
@@ -147,8 +146,8 @@ def model_card(loaded: Packable) -> str:
         f"- Trained: {datetime.fromtimestamp(trained, UTC).date().isoformat()}; packed with "
         f"pawpularity {__version__} on {datetime.now(UTC).date().isoformat()}.",
         "",
-        "Use it: `pawpularity serve NAME.paw`, `pawpularity predict NAME.paw PHOTO...`, or "
-        '`pawpularity.load("NAME.paw")` in Python.',
+        f"Use it: `pawpularity serve {name}`, `pawpularity predict {name} PHOTO...`, or "
+        f'`pawpularity.load("{name}")` in Python.',
     ]
     return "\n".join(lines) + "\n"
 

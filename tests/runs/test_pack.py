@@ -134,6 +134,8 @@ def test_a_head_run_packs(tiny_head_run: Path, tmp_path: Path) -> None:
     paw_file = tmp_path / "head.paw"
     pack_run(load_run(tiny_head_run, "auto"), paw_file)
     assert "fold0/head.safetensors" in members(paw_file)
+    card = members(paw_file)[CARD].decode()
+    assert "ridge head" in card and 'pawpularity.load("head.paw")' in card
     want = paw.load(tiny_head_run, runtime="eager", device="cpu").score(PHOTOS)
     got = paw.load(paw_file, runtime="eager", device="cpu").score(PHOTOS)
     pd.testing.assert_frame_equal(got, want)

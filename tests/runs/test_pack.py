@@ -118,12 +118,13 @@ def test_the_pack_holds_the_run_and_scores_as_its_folder(
     model = paw.load(packed, runtime="eager", device="cpu")
     pd.testing.assert_frame_equal(model.score(PHOTOS), tiny_model.score(PHOTOS))
     assert model.warning == tiny_model.warning
+    assert model.run is not None
     folder = model.run.path
     assert folder.is_relative_to(private_cache) and folder.name == tiny_run.name
     assert (private_cache / "packs").stat().st_mode & 0o077 == 0  # this user's alone
     weights = folder / "fold0" / "model.safetensors"
     stamp = weights.stat().st_mtime_ns
-    assert paw.load(packed, runtime="eager", device="cpu").run.path == folder  # reused
+    assert load_run(packed, "eager").path == folder  # reused
     assert weights.stat().st_mtime_ns == stamp
     weights.write_bytes(b"damaged")  # a damaged cache is unpacked again, not trusted
     again = paw.load(packed, runtime="eager", device="cpu")
@@ -149,7 +150,7 @@ def test_pack_export_carries_the_onnx_graph(tiny_run: Path, tmp_path: Path, cli:
     assert "ONNX graphs included" in members(tmp_path / "x.paw")[CARD].decode()
     ort = paw.load(tmp_path / "x.paw", runtime="ort", device="cpu")
     eager = paw.load(tiny_run, runtime="eager", device="cpu")
-    assert ort.run.runtime == "ort"
+    assert ort.run is not None and ort.run.runtime == "ort"
     gap = (ort.score(PHOTOS).score - eager.score(PHOTOS).score).abs().max()
     assert gap < 1e-2
 
@@ -301,8 +302,8 @@ def test_the_hub_offline(packed: Path, tiny_model: Model, tmp_path: Path) -> Non
     out = tmp_path / "p.csv"
     done = subprocess.run([*args, "--out", str(out)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    want = tiny_model.score(PHOTOS[0]).score.tolist()
-    assert pd.read_csv(out).score.tolist() == pytest.approx(want, abs=1e-3)  # as the CSV rounds
+    scores = tiny_model.score(PHOTOS[0]).score.tolist()
+    assert pd.read_csv(out).score.tolist() == pytest.approx(scores, abs=1e-3)  # as the CSV rounds
 
 
 def test_push_offline_and_without_the_extra(

@@ -184,7 +184,7 @@ def test_resume_scores_only_what_is_missing(tiny_run: Path, tmp_path: Path) -> N
     (tmp_path / "other.csv").write_text("a,b\n1,2\n")
     from pawpularity.errors import DataError
 
-    with pytest.raises(DataError, match="not a file of this version.s columns"):
+    with pytest.raises(DataError, match=r"not a file of this version.s columns"):
         predict(run, items, tmp_path / "other.csv", resume=True)
 
 

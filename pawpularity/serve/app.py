@@ -20,6 +20,7 @@ import shutil
 import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,7 +42,7 @@ from pawpularity.data.schema import FLAG_WORDS
 from pawpularity.errors import ConfigError, ImageError, PawpularityError
 from pawpularity.explain.draw import fitted, overlay, shrunk
 from pawpularity.explain.methods import described, parse_methods
-from pawpularity.files import atomic
+from pawpularity.files import atomic, unique_name, write_json
 from pawpularity.progress import note
 from pawpularity.runs.intervals import COLUMNS as INTERVAL_COLUMNS
 from pawpularity.serve.guards import BodyTimeout, SameOrigin
@@ -155,6 +156,18 @@ def create_app(
             "max_upload": MAX_UPLOAD,
         }
 
+    @app.post("/api/check")
+    async def check(file: Upload) -> dict[str, Any]:
+        """The photo check that needs no trained run (the ImageNet backbone alone): is a cat or
+        dog in it (pet_probability) and how much of the frame it fills (pet_share), sharpness,
+        brightness, blown-out highlights (clipped), each verdict (ok_*) and the tips."""
+
+        def work() -> dict[str, Any]:
+            start = time.perf_counter()
+            return {**model.check(photo_of(file)).to_dict(), "seconds": _since(start)}
+
+        return await heavy.run(work)
+
     @app.post("/api/score")
     async def score(file: Upload) -> dict[str, Any]:
         """The photo's score (1–100), the interval that holds the true score for `interval` of
@@ -226,6 +239,35 @@ def create_app(
 
         return await heavy.run(work)
 
+    @app.post("/api/rank")
+    async def rank(
+        file: Annotated[
+            list[UploadFile],
+            File(
+                description=f"Photos of one animal, each in a `file` field: {MAX_PHOTOS} at most."
+            ),
+        ],
+        margin: Annotated[
+            float, Query(ge=0, le=100, description="Points an edit must gain to be recommended.")
+        ] = MARGIN,
+    ) -> dict[str, Any]:
+        """The photos ranked best first, the cover (the one to show first) marked, each with its
+        score, interval, percentile and tips; the improved photos (those an edit improved) at
+        /results/<id>/improved.zip. A photo that cannot be read is listed with its error."""
+        if len(file) > MAX_PHOTOS:
+            raise HTTPException(
+                413, f"{len(file)} photos in one request: send at most {MAX_PHOTOS} of one animal"
+            )
+
+        def work() -> dict[str, Any]:
+            start = time.perf_counter()
+            photos = _decoded(file, photo_of)
+            ranking = model.rank(photos, effects, margin)
+            answer = _write_ranking(ranking, dict(photos), store.new())
+            return {**answer, "seconds": _since(start)}
+
+        return await heavy.run(work)
+
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
@@ -284,6 +326,56 @@ def _scored(model: Model, photo: Image.Image) -> dict[str, Any]:
     }
 
 
+def _decoded(
+    uploads: Sequence[UploadFile], photo_of: Callable[[UploadFile], Image.Image]
+) -> list[tuple[str, Image.Image | str]]:
+    """Each upload under a name of its own (two phones' IMG_0001.jpg stay two), decoded at most
+    RANK_SIDE a side (one full-size photo in memory at a time), or its error. When no photo
+    can be read, the first one's error is raised: one photo gets the codes of /api/score."""
+    photos: list[tuple[str, Image.Image | str]] = []
+    used: set[str] = set()
+    first: Exception | None = None
+    for upload in uploads:
+        original = Path(upload.filename or "photo").name or "photo"
+        stem, suffix = Path(original).stem, Path(original).suffix
+        name = unique_name(stem, used) + suffix
+        try:
+            photos.append((name, shrunk(photo_of(upload), RANK_SIDE)))
+        except (ImageError, UploadTooLarge) as e:
+            first = first or e
+            photos.append((name, str(e.detail if isinstance(e, UploadTooLarge) else e)))
+    if first is not None and all(isinstance(p, str) for _, p in photos):
+        raise first
+    return photos
+
+
+def _write_ranking(ranking: Any, images: dict[str, Image.Image | str], folder: Path) -> dict:
+    """The ranking's JSON with each photo's display-size `urls` (the photo, and the improved
+    one when an edit improved it), improved.zip of the improved photos at full size (ranked
+    first to last; only when there is one) and ranking.json, all in `folder`."""
+    answer = ranking.to_dict()
+    url = f"/results/{folder.name}"
+    pairs = list(zip(answer["photos"], ranking.photos, strict=True))
+    for k, (entry, ranked) in enumerate(pairs):
+        entry["urls"] = {}
+        image = images.get(entry["photo"])
+        if isinstance(image, Image.Image):
+            write_jpeg(shrunk(image, DISPLAY_SIDE), folder / f"photo-{k}.jpg")
+            entry["urls"]["photo"] = f"{url}/photo-{k}.jpg"
+        if ranked.improved is not None:
+            write_jpeg(shrunk(ranked.improved, DISPLAY_SIDE), folder / f"improved-{k}.jpg")
+            entry["urls"]["improved"] = f"{url}/improved-{k}.jpg"
+    better = [(e, p.improved) for e, p in pairs if p.improved is not None]
+    if better:
+        with atomic(folder / ZIP) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+            for entry, image in better:  # JPEG is compressed already: stored as it is
+                with zf.open(f"{entry['rank']:02d}-{Path(entry['photo']).stem}.jpg", "w") as m:
+                    image.save(m, format="JPEG", quality=JPEG_QUALITY)
+    answer["urls"] = {"zip": f"{url}/{ZIP}" if better else None, "ranking": f"{url}/ranking.json"}
+    write_json(folder / "ranking.json", answer)
+    return answer
+
+
 def _since(start: float) -> float:
     return round(time.perf_counter() - start, 4)
 
@@ -307,6 +399,7 @@ def warm_up(model: Model) -> None:
     for i, name in enumerate(WARM_UP_PHOTOS, 1):
         note(f"warming up: photo {i} of {len(WARM_UP_PHOTOS)} through {calls} ...")
         photo = load_image(PHOTOS_DIR / name)
+        model.check(photo)
         if scores:
             for method in parse_methods(METHODS):
                 model.explain(photo, method, size=fitted(photo.size, DISPLAY_SIDE))

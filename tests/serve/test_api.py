@@ -44,7 +44,7 @@ def test_health_page_and_docs(client: TestClient) -> None:
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    endpoints = {"/api/score", "/api/explain", "/api/advise"}
+    endpoints = {"/api/check", "/api/score", "/api/explain", "/api/advise", "/api/rank"}
     assert {"/health", *endpoints} <= set(paths)
 
 
@@ -118,7 +118,7 @@ def _chunks(total: int, size: int = 1 << 20) -> Iterator[bytes]:
 def test_hostile_uploads_get_clear_json_errors(
     client: TestClient, files: dict, status: int, words: str
 ) -> None:
-    for endpoint in ("/api/score", "/api/explain", "/api/advise"):
+    for endpoint in ("/api/check", "/api/score", "/api/explain", "/api/advise", "/api/rank"):
         response = client.post(endpoint, files=files)
         assert response.status_code == status, (endpoint, response.text)
         assert words in str(response.json()["detail"])

@@ -5,12 +5,13 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pawpularity.data.schema import FLAG_WORDS
-from pawpularity.serve.app import MAX_UPLOAD
+from pawpularity.serve.app import MAX_PHOTOS, MAX_UPLOAD
 from tests.conftest import PETS
 
 if TYPE_CHECKING:
@@ -49,12 +50,74 @@ def test_a_volunteer_uploads_a_photo_on_a_phone(browser: Browser, server: str) -
         # a download only of a photo that was improved
         assert page.locator("#download").is_visible() == improved, gain
         assert page.locator("#compare").is_visible() == improved, gain
-        if improved:
+        if improved:  # before and after with captions in the page's text, stacked on a phone
             assert page.get_attribute("#download", "href", timeout=1000).startswith("/results/")
+            captions = page.locator("#compare figcaption").all_text_contents()
+            assert captions[0].startswith("Before: "), captions
+            assert captions[1].startswith("After ("), captions
+            boxes = [f.bounding_box() for f in page.locator("#compare figure").all()]
+            assert boxes[0] and boxes[1] and boxes[1]["y"] >= boxes[0]["y"] + boxes[0]["height"]
+        checks = page.locator("#check-list li").all_text_contents()  # the photo check's verdicts
+        assert "a cat or dog is in the photo" in checks, checks
         assert page.locator("link[rel=icon]").count() == 1
         assert page.text_content("#status") == "Done."
         # nothing wider than a phone's screen
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    finally:
+        page.close()
+
+
+def test_a_volunteer_ranks_three_photos_and_downloads_the_improved_ones(
+    browser: Browser, server: str, tmp_path: Path
+) -> None:
+    photos = [PETS / "dog_pug_16.jpg", PETS / "cat_Bengal_16.jpg", PETS / "dog_beagle_10.jpg"]
+    page = browser.new_page(viewport=PHONE, accept_downloads=True)
+    try:
+        page.goto(server + "/")
+        page.wait_for_selector("body[data-model]")  # /health read
+        hint = page.text_content("#drop .hint") or ""
+        assert f"up to {MAX_PHOTOS})" in hint, hint  # the limit the server enforces
+        page.set_input_files("#file", [str(p) for p in photos])
+        page.wait_for_selector("#ranking:not([hidden])", timeout=120_000)
+        cards = page.locator("#ranked > li")
+        assert cards.count() == 3
+        titles = cards.locator("h3").all_text_contents()
+        assert {t.split(" ", 1)[1].removesuffix("Cover photo") for t in titles} == {
+            p.name for p in photos
+        }
+        assert [t.split(" ")[0] for t in titles] == ["#1", "#2", "#3"]
+        assert page.locator("#ranked > li.cover").count() == 1
+        assert "Cover photo" in (cards.first.locator(".badge").text_content() or "")
+        for card in cards.all():
+            assert re.search(r"Likely between \d+ and \d+", card.text_content() or "")
+        assert page.evaluate(
+            "Array.from(document.querySelectorAll('#ranked img')).every(i => i.naturalWidth > 0)"
+        )
+        improved = cards.locator(".compare")
+        captions = improved.locator("figcaption").all_text_contents()
+        assert all(c.startswith(("Before: ", "After (")) for c in captions), captions
+        assert page.locator("#zip").is_visible() == (improved.count() > 0)
+        assert improved.count() > 0, "no photo improved: the zip goes untested"
+        with page.expect_download() as download:
+            page.click("#zip")
+        path = tmp_path / "improved.zip"
+        download.value.save_as(path)
+        names = zipfile.ZipFile(path).namelist()
+        assert len(names) == improved.count()
+        assert all(re.fullmatch(r"0[1-3]-\w+\.jpg", n) for n in names), names
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    finally:
+        page.close()
+
+
+def test_too_many_photos_are_refused_on_the_page(browser: Browser, server: str) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(server + "/")
+        page.wait_for_selector("body[data-model]")  # /health read
+        page.set_input_files("#file", [str(PETS / "dog_pug_16.jpg")] * (MAX_PHOTOS + 1))
+        page.wait_for_selector("#status.error", timeout=10_000)
+        assert f"at most {MAX_PHOTOS}" in (page.text_content("#status") or "")
     finally:
         page.close()
 

@@ -39,11 +39,13 @@ from pawpularity.data.schema import FLAGS, ID, TARGET, read_table
 from pawpularity.device import resolve_device
 from pawpularity.errors import DataError
 from pawpularity.files import write_csv, write_json
+from pawpularity.runs.pack import resolve_run
 
 
 def analyze(run_dir: Path, data_dir: Path, out: Path, config: AnalyzeConfig) -> dict[str, Any]:
     """The full analysis of a Kaggle-layout folder with a training run's models."""
     start = time.perf_counter()
+    folder = resolve_run(run_dir)  # a .paw or hf://USER/NAME: its checked, unpacked folder
     resolve_device(config.device)  # a device that cannot work fails before any work
     table = read_table(Path(data_dir) / "train.csv")
     flags, effects = flag_effects(table)
@@ -54,7 +56,7 @@ def analyze(run_dir: Path, data_dir: Path, out: Path, config: AnalyzeConfig) -> 
     worst = ranked[: config.examples]
     names = tuple(m.name for m in config.methods)
     explained = explain_sample(
-        run_dir,
+        folder,
         data_dir,
         sample,
         config.methods,

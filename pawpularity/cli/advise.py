@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from pawpularity.advise import MARGIN
-from pawpularity.cli.app import DEVICE_OPTION, INTERVAL_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.cli.app import (
+    DEVICE_OPTION,
+    INTERVAL_OPTION,
+    RUN_HELP,
+    RUNTIME_HELP,
+    app,
+    load_model,
+)
 from pawpularity.runs.config import INTERVAL
 
 
@@ -17,7 +24,7 @@ def advise_cmd(
     run: Annotated[
         Path,
         typer.Argument(
-            help="A training run folder, or imagenet: the bare backbone's photo checks alone "
+            help=f"{RUN_HELP[:-1]}, or imagenet: the bare backbone's photo checks alone "
             "(check.json per photo: no score, no edit)."
         ),
     ],

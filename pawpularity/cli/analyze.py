@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from pawpularity.analysis.config import MAP_METHODS, AnalyzeConfig
-from pawpularity.cli.app import DEVICE_OPTION, RISE_MASKS_OPTION, RUNTIME_HELP, app
+from pawpularity.cli.app import DEVICE_OPTION, RISE_MASKS_OPTION, RUN_HELP, RUNTIME_HELP, app
 from pawpularity.errors import ConfigError
 from pawpularity.explain.methods import Rise, described
 
@@ -19,7 +19,7 @@ DEFAULTS = AnalyzeConfig()
 @app.command("analyze")
 def analyze_cmd(
     run: Annotated[
-        Path | None, typer.Argument(help="A training run folder (not with --metadata-only).")
+        Path | None, typer.Argument(help=f"{RUN_HELP[:-1]} (not with --metadata-only).")
     ] = None,
     data: Annotated[
         Path | None,

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import DEVICE_OPTION, RISE_MASKS_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.cli.app import (
+    DEVICE_OPTION,
+    RISE_MASKS_OPTION,
+    RUN_HELP,
+    RUNTIME_HELP,
+    app,
+    load_model,
+)
 from pawpularity.explain.config import ExplainConfig
 from pawpularity.explain.methods import METHODS, Rise, described
 
@@ -19,7 +26,7 @@ METHODS_HELP = f"Comma-separated saliency methods ({described()})."
 @app.command("explain")
 def explain_cmd(
     run: Annotated[
-        str, typer.Argument(help="A training run folder, or `imagenet` for the bare backbone.")
+        str, typer.Argument(help=f"{RUN_HELP[:-1]}, or `imagenet` for the bare backbone.")
     ],
     paths: Annotated[list[str], typer.Argument(help="Photos, folders (recursive) or globs.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write maps and panels to.")],

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import DEVICE_OPTION, INTERVAL_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.cli.app import (
+    DEVICE_OPTION,
+    INTERVAL_OPTION,
+    RUN_HELP,
+    RUNTIME_HELP,
+    app,
+    load_model,
+)
 from pawpularity.runs.config import BATCH_SIZE, INTERVAL
 
 ENGINES = ("local", "ray")
@@ -17,7 +24,7 @@ ENGINES = ("local", "ray")
 def predict_cmd(
     run: Annotated[
         Path,
-        typer.Argument(help="A training run folder, a packed model (NAME.paw) or hf://USER/NAME."),
+        typer.Argument(help=RUN_HELP),
     ],
     paths: Annotated[
         list[str], typer.Argument(help="Photos, folders (recursive), globs, or a train/test CSV.")

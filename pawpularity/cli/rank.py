@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from pawpularity.advise import MARGIN
-from pawpularity.cli.app import DEVICE_OPTION, INTERVAL_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.cli.app import (
+    DEVICE_OPTION,
+    INTERVAL_OPTION,
+    RUN_HELP,
+    RUNTIME_HELP,
+    app,
+    load_model,
+)
 from pawpularity.runs.config import INTERVAL
 
 BY_HELP = (
@@ -19,7 +26,7 @@ BY_HELP = (
 
 @app.command("rank")
 def rank_cmd(
-    run: Annotated[Path, typer.Argument(help="A training run folder.")],
+    run: Annotated[Path, typer.Argument(help=RUN_HELP)],
     paths: Annotated[list[str], typer.Argument(help="Photos, folders (recursive) or globs.")],
     out: Annotated[
         Path, typer.Option("--out", help="Folder for ranking.csv, covers/ and index.html.")

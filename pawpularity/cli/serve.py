@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from pawpularity.cli.app import DEVICE_OPTION, INTERVAL_OPTION, RUNTIME_HELP, app, load_model
+from pawpularity.cli.app import (
+    DEVICE_OPTION,
+    INTERVAL_OPTION,
+    RUN_HELP,
+    RUNTIME_HELP,
+    app,
+    load_model,
+)
 from pawpularity.runs.config import INTERVAL
 
 
@@ -17,7 +24,7 @@ def serve_cmd(
     run: Annotated[
         Path | None,
         typer.Argument(
-            help="A training run folder or a packed model file (NAME.paw). Without one: the "
+            help=f"{RUN_HELP} Without one: the "
             "ImageNet backbone alone, which checks photos (a pet in it, sharp, well lit) but "
             "scores none.",
             metavar="RUN",

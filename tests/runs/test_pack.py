@@ -18,10 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 import pawpularity as paw
+from pawpularity.analysis.analyze import analyze
+from pawpularity.analysis.config import AnalyzeConfig
 from pawpularity.api import Model
 from pawpularity.cli import main
-from pawpularity.cli import pack as _registers_pack  # noqa: F401 (adds `pack` to the app)
 from pawpularity.errors import ConfigError, RunError
+from pawpularity.explain.methods import GradCam
 from pawpularity.runs import pack
 from pawpularity.runs.pack import CARD, MANIFEST, pack_run
 from pawpularity.runs.run import load_run
@@ -180,6 +182,23 @@ def test_predict_advise_and_serve_take_the_pack(
         answer = client.post("/api/score", files=photo).json()
         answers.append({k: v for k, v in answer.items() if k != "seconds"})
     assert answers[0] == answers[1] and answers[0]["score"]
+
+
+def test_analyze_and_rank_take_the_pack(
+    packed: Path, tiny_run: Path, tiny_demo: Path, tmp_path: Path, cli: Cli
+) -> None:
+    config = AnalyzeConfig(methods=(GradCam(),), max_images=4, examples=1)
+    summary = analyze(packed, tiny_demo, tmp_path / "analysis", config)
+    assert summary["explained"] == 4
+    shelter = tmp_path / "shelter" / "rex"
+    shelter.mkdir(parents=True)
+    for p in PHOTOS[:2]:
+        shutil.copy(p, shelter / p.name)
+    for run, out in ((tiny_run, "folder"), (packed, "paw")):
+        code, said = cli("rank", run, shelter.parent, "--out", tmp_path / out, "--runtime", "eager")
+        assert code == 0, said
+    ranked = [pd.read_csv(tmp_path / out / "ranking.csv") for out in ("folder", "paw")]
+    pd.testing.assert_frame_equal(*ranked)
 
 
 def tampered(files: Members) -> Iterator[tuple[str, Members, bool, str]]:

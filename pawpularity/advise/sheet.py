@@ -33,7 +33,8 @@ body{font:15px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin:0 0 .5rem}
 section.animal{border-top:1px solid #ccc;padding:1rem 0;break-inside:avoid}
 ol.sheet{list-style:none;display:flex;flex-wrap:wrap;gap:.75rem;padding:0;margin:0}
-ol.sheet li{width:210px;border:2px solid transparent;padding:4px;border-radius:6px}
+ol.sheet li{width:210px;overflow-wrap:anywhere;border:2px solid transparent;padding:4px;
+border-radius:6px}
 ol.sheet li.cover{border-color:#1a7f37}
 ol.sheet img{display:block;max-width:200px;max-height:200px}
 .badge{background:#1a7f37;color:#fff;border-radius:4px;padding:0 .4em;font-size:.85em}
@@ -88,11 +89,8 @@ def _card(photo: RankedPhoto, thumb: str | None, improved: str | None) -> str:
         f"{photo.score_high:.0f}; above {photo.percentile:.0f} % of training photos)</div>",
     ]
     if photo.best_edit is not None:
-        gain = (photo.best_score or 0.0) - (photo.score or 0.0)
-        lines.append(
-            f"<div>improved ({e(photo.best_edit)}): {photo.best_score:.1f} ({gain:+.1f} "
-            "confirmed)</div>"
-        )
+        gain = (photo.best_score or 0.0) - (photo.score or 0.0)  # the confirmed gain
+        lines.append(f"<div>improved ({e(photo.best_edit)}): {gain:+.1f} points, confirmed</div>")
     if photo.cover:
         shown = improved if photo.best_edit is not None and improved else None
         badge = "cover: the improved photo" if shown else "cover"

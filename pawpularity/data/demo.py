@@ -48,6 +48,7 @@ MIN_CENTRE_GAP = 1.5  # in object sides
 BASE_SCORE, CUE_EFFECT, NOISE_SD = 25.0, 35.0, 5.0
 JPEG_QUALITY = 90
 CUES_FILE = "cues.csv"  # both boxes of every photo: what marks a folder as a demo set
+SOURCES_FILE = "sources.csv"  # the shipped photo each Id was made from
 SUPERSAMPLE = 4  # objects are drawn this many times larger, then averaged down (anti-aliasing)
 
 LICENSE_HEADER = """\
@@ -126,7 +127,7 @@ def make_demo(
             ),
         )
         _write_csv(
-            out_dir / "sources.csv",
+            out_dir / SOURCES_FILE,
             ("Id", "source"),
             zip(ids, (s.name for s in sources), strict=True),
         )

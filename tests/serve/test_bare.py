@@ -82,11 +82,12 @@ def test_the_page_checks_photos_and_says_how_to_get_scores(browser: Browser, ser
         words = page.text_content("#nomodel") or ""
         assert "Scoring needs a trained model" in words and "pawpularity train" in words
         assert "pawpularity serve NAME.paw" in words
-        photos = [PHOTO, PETS / "cat_Bengal_16.jpg"]
+        photos = [PHOTO, PETS / "dog_yorkshire_terrier_100.jpg"]  # the terrier's frame cuts it
         page.set_input_files("#file", [str(p) for p in photos])
         page.wait_for_selector("#status:text-is('Done.')", timeout=60_000)
         assert page.locator("#check-list .card").count() == 2
         assert page.locator("#check-list li.ok", has_text="a cat or dog is in the photo").count()
+        assert page.locator("#check-list .tips li", has_text="cuts through the pet").count() == 1
         for section in ("#result", "#why", "#advice", "#ranking"):  # nothing scored
             assert page.locator(section).is_hidden()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390

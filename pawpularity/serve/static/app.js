@@ -93,13 +93,16 @@ function checkView(check) {
     if (!(key in check)) continue;
     chips.append(element("li", check[key] ? yes : no, check[key] ? "ok" : "bad"));
   }
-  box.append(chips);
-  if (check.tips.length) {
-    const tips = element("ul", undefined, "tips");
-    for (const tip of check.tips) tips.append(element("li", tip));
-    box.append(tips);
-  }
+  box.append(chips, ...tipList(check.tips));
   return box;
+}
+
+// Plain tips as a list: none when there is no tip.
+function tipList(tips) {
+  if (!tips.length) return [];
+  const list = element("ul", undefined, "tips");
+  for (const tip of tips) list.append(element("li", tip));
+  return [list];
 }
 
 function showCheck(file, check) {
@@ -178,12 +181,7 @@ function rankedView(photo) {
   } else {
     item.append(figure(photo.urls.photo, photo.photo));
   }
-  const tips = photo.tips.length ? photo.tips : [photo.top_tip].filter(Boolean);
-  if (tips.length) {
-    const list = element("ul", undefined, "tips");
-    for (const tip of tips) list.append(element("li", typeof tip === "string" ? tip : tip.tip));
-    item.append(list);
-  }
+  item.append(...tipList(photo.tips));
   return item;
 }
 

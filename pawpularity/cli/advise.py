@@ -24,7 +24,7 @@ def advise_cmd(
     run: Annotated[
         Path,
         typer.Argument(
-            help=f"{RUN_HELP[:-1]}, or imagenet: the bare backbone's photo checks alone "
+            help=f"{RUN_HELP}, or imagenet: the bare backbone's photo checks alone "
             "(check.json per photo: no score, no edit)."
         ),
     ],

@@ -19,7 +19,7 @@ DEFAULTS = AnalyzeConfig()
 @app.command("analyze")
 def analyze_cmd(
     run: Annotated[
-        Path | None, typer.Argument(help=f"{RUN_HELP[:-1]} (not with --metadata-only).")
+        Path | None, typer.Argument(help=f"{RUN_HELP} (not with --metadata-only).")
     ] = None,
     data: Annotated[
         Path | None,

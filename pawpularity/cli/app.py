@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from pawpularity.api import Model
 
-RUN_HELP = "A training run folder, a packed model (NAME.paw) or hf://USER/NAME."
+RUN_HELP = "A training run folder, a packed model (NAME.paw) or hf://USER/NAME"  # no full stop
 RUNTIME_HELP = (
     f"{', '.join(RUNTIMES)}: ONNX Runtime where it can (an exported run, RISE's batched "
     "passes), insist on it, or PyTorch only. On CUDA (--device) always PyTorch."

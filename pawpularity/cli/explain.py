@@ -25,9 +25,7 @@ METHODS_HELP = f"Comma-separated saliency methods ({described()})."
 
 @app.command("explain")
 def explain_cmd(
-    run: Annotated[
-        str, typer.Argument(help=f"{RUN_HELP[:-1]}, or `imagenet` for the bare backbone.")
-    ],
+    run: Annotated[str, typer.Argument(help=f"{RUN_HELP}, or `imagenet` for the bare backbone.")],
     paths: Annotated[list[str], typer.Argument(help="Photos, folders (recursive) or globs.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write maps and panels to.")],
     methods: Annotated[str, typer.Option(help=METHODS_HELP)] = ",".join(METHODS),

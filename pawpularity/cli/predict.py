@@ -24,7 +24,7 @@ ENGINES = ("local", "ray")
 def predict_cmd(
     run: Annotated[
         Path,
-        typer.Argument(help=RUN_HELP),
+        typer.Argument(help=f"{RUN_HELP}."),
     ],
     paths: Annotated[
         list[str], typer.Argument(help="Photos, folders (recursive), globs, or a train/test CSV.")

@@ -26,7 +26,7 @@ BY_HELP = (
 
 @app.command("rank")
 def rank_cmd(
-    run: Annotated[Path, typer.Argument(help=RUN_HELP)],
+    run: Annotated[Path, typer.Argument(help=f"{RUN_HELP}.")],
     paths: Annotated[list[str], typer.Argument(help="Photos, folders (recursive) or globs.")],
     out: Annotated[
         Path, typer.Option("--out", help="Folder for ranking.csv, covers/ and index.html.")

@@ -24,7 +24,7 @@ def serve_cmd(
     run: Annotated[
         Path | None,
         typer.Argument(
-            help=f"{RUN_HELP} Without one: the "
+            help=f"{RUN_HELP}. Without one: the "
             "ImageNet backbone alone, which checks photos (a pet in it, sharp, well lit) but "
             "scores none.",
             metavar="RUN",

@@ -35,6 +35,7 @@ from PIL import Image
 from pawpularity.advise import MARGIN
 from pawpularity.advise.evidence import Effect
 from pawpularity.advise.photos import JPEG_QUALITY, write_advice
+from pawpularity.advise.rank import AnimalRanking
 from pawpularity.api import FLAGS, IMAGENET_RUN, Model
 from pawpularity.data.demo import PHOTOS_DIR
 from pawpularity.data.images import load_image
@@ -349,7 +350,9 @@ def _decoded(
     return photos
 
 
-def _write_ranking(ranking: Any, images: dict[str, Image.Image | str], folder: Path) -> dict:
+def _write_ranking(
+    ranking: AnimalRanking, images: dict[str, Image.Image | str], folder: Path
+) -> dict:
     """The ranking's JSON with each photo's display-size `urls` (the photo, and the improved
     one when an edit improved it), improved.zip of the improved photos at full size (ranked
     first to last; only when there is one) and ranking.json, all in `folder`."""
